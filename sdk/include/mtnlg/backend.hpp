@@ -1,0 +1,105 @@
+#pragma once
+// A backend is the only thing that touches device memory and runs math. Its ops live in a table keyed by
+// name (OpKey<Args>), each supporting a set of dtypes, so a new op or a third party's kernel needs no SDK
+// change. Work is submitted to the backend's stream and may run later (CUDA, or the CPU backend's deferred
+// mode): read results only after synchronize(), exactly as with cudaMemcpyAsync.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mtnlg/component.hpp"
+#include "mtnlg/tensor.hpp"
+
+namespace mtnlg {
+
+struct AllocStats {
+  std::size_t current_bytes = 0;  // live now
+  std::size_t peak_bytes = 0;     // most live at once
+  std::size_t total_bytes = 0;    // sum of every allocation
+  std::size_t allocations = 0;    // count of allocations
+};
+
+// Passed to every kernel: the backend it runs on and its native stream (cudaStream_t on CUDA, null on CPU).
+struct ExecContext {
+  Backend& backend;
+  void* native_stream = nullptr;
+};
+
+// Names an op and the argument struct its kernels take. Args must be copyable (deferred work keeps a copy)
+// and have `DType dtype() const`, the dtype that selects the kernel.
+template <class Args>
+struct OpKey {
+  const char* name;
+};
+
+using ErasedKernel = void (*)();
+
+class MTNLG_SDK_API OpTable {
+ public:
+  template <class Args>
+  void add(const OpKey<Args>& key, std::initializer_list<DType> dtypes, void (*kernel)(const Args&, ExecContext&)) {
+    add_erased(key.name, dtypes, reinterpret_cast<ErasedKernel>(kernel));
+  }
+  bool supports(std::string_view op, DType dtype) const;
+  std::vector<std::string> names() const;
+  // The kernel, or an error naming the backend, the op, the dtype and what the backend does support.
+  ErasedKernel require(std::string_view op, DType dtype, std::string_view backend_label) const;
+
+ private:
+  void add_erased(std::string name, std::initializer_list<DType> dtypes, ErasedKernel kernel);
+  struct Entry {
+    std::uint32_t dtype_mask = 0;
+    ErasedKernel kernel = nullptr;
+  };
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+class MTNLG_SDK_API Backend : public Component {
+ public:
+  static constexpr const char* kKind = "backend";
+  ~Backend() override;
+
+  virtual Device device() const = 0;
+
+  // A new contiguous tensor; contents undefined.
+  Tensor empty(Shape shape, DType dtype);
+  // Host -> device and device -> host copies, queued on the stream. `src`/`dst` must stay valid until
+  // synchronize(); the tensor must be contiguous.
+  void upload(const Tensor& dst, const void* src);
+  void download(void* dst, const Tensor& src);
+  // Waits for all queued work; rethrows the first error a queued kernel raised.
+  void synchronize();
+  AllocStats alloc_stats() const;
+
+  bool supports(std::string_view op, DType dtype) const { return ops_.supports(op, dtype); }
+  std::vector<std::string> op_names() const { return ops_.names(); }
+
+  // Queues the op's kernel for args.dtype() on the stream.
+  template <class Args>
+  void run(const OpKey<Args>& key, const Args& args) {
+    auto kernel = reinterpret_cast<void (*)(const Args&, ExecContext&)>(
+        ops_.require(key.name, args.dtype(), component_label()));
+    submit([kernel, args](ExecContext& ctx) { kernel(args, ctx); });
+  }
+
+  // Queues arbitrary work on the stream: how a third-party layer runs its own kernel.
+  void submit(std::function<void(ExecContext&)> work);
+
+ protected:
+  OpTable& ops() { return ops_; }
+  virtual std::shared_ptr<Storage> do_allocate(std::size_t bytes) = 0;
+  virtual void do_upload(const Tensor& dst, const void* src) = 0;
+  virtual void do_download(void* dst, const Tensor& src) = 0;
+  virtual void do_submit(std::function<void(ExecContext&)> work) = 0;
+  virtual void do_synchronize() = 0;
+  virtual AllocStats do_alloc_stats() const = 0;
+
+ private:
+  OpTable ops_;
+};
+
+}  // namespace mtnlg

@@ -1,0 +1,18 @@
+#pragma once
+// Everything a plugin may include from mtnlg.
+#include "mtnlg/abi.hpp"
+#include "mtnlg/backend.hpp"
+#include "mtnlg/component.hpp"
+#include "mtnlg/config.hpp"
+#include "mtnlg/dtype.hpp"
+#include "mtnlg/error.hpp"
+#include "mtnlg/layer.hpp"
+#include "mtnlg/log.hpp"
+#include "mtnlg/ops.hpp"
+#include "mtnlg/optimizer.hpp"
+#include "mtnlg/plugin.hpp"
+#include "mtnlg/reader.hpp"
+#include "mtnlg/rng.hpp"
+#include "mtnlg/schedule.hpp"
+#include "mtnlg/str.hpp"
+#include "mtnlg/tensor.hpp"

@@ -1,0 +1,84 @@
+#include "mtnlg/backend.hpp"
+
+#include <algorithm>
+
+#include "mtnlg/str.hpp"
+
+namespace mtnlg {
+
+void OpTable::add_erased(std::string name, std::initializer_list<DType> dtypes, ErasedKernel kernel) {
+  Entry& e = entries_[std::move(name)];
+  for (DType t : dtypes) e.dtype_mask |= 1u << static_cast<unsigned>(t);
+  e.kernel = kernel;
+}
+
+bool OpTable::supports(std::string_view op, DType dtype) const {
+  const auto it = entries_.find(op);
+  return it != entries_.end() && (it->second.dtype_mask >> static_cast<unsigned>(dtype) & 1u);
+}
+
+std::vector<std::string> OpTable::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) {
+    std::string line = name + " (";
+    bool first = true;
+    for (int i = 0; i < kDTypeCount; ++i) {
+      if (entry.dtype_mask >> i & 1u) {
+        line += (first ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
+        first = false;
+      }
+    }
+    out.push_back(line + ")");
+  }
+  return out;
+}
+
+ErasedKernel OpTable::require(std::string_view op, DType dtype, std::string_view backend_label) const {
+  const auto it = entries_.find(op);
+  if (it == entries_.end()) {
+    std::string known;
+    for (const auto& [name, entry] : entries_) known += (known.empty() ? "" : ", ") + name;
+    fail(str(backend_label, " has no op '", op, "'; it provides: ", known));
+  }
+  if (!(it->second.dtype_mask >> static_cast<unsigned>(dtype) & 1u)) {
+    std::string types;
+    for (int i = 0; i < kDTypeCount; ++i)
+      if (it->second.dtype_mask >> i & 1u)
+        types += (types.empty() ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
+    fail(str(backend_label, " does not support op '", op, "' for ", dtype_name(dtype), "; it supports: ", types));
+  }
+  return it->second.kernel;
+}
+
+Backend::~Backend() = default;
+
+Tensor Backend::empty(Shape shape, DType dtype) {
+  const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
+  std::shared_ptr<Storage> storage;
+  MTNLG_GUARDED(component_label(), storage = do_allocate(bytes));
+  return Tensor(std::move(storage), std::move(shape), dtype);
+}
+
+void Backend::upload(const Tensor& dst, const void* src) {
+  MTNLG_CHECK(dst.is_contiguous(), component_label() + ": upload into a non-contiguous tensor " + dst.describe());
+  MTNLG_GUARDED(component_label(), do_upload(dst, src));
+}
+
+void Backend::download(void* dst, const Tensor& src) {
+  MTNLG_CHECK(src.is_contiguous(), component_label() + ": download from a non-contiguous tensor " + src.describe());
+  MTNLG_GUARDED(component_label(), do_download(dst, src));
+}
+
+void Backend::synchronize() { MTNLG_GUARDED(component_label(), do_synchronize()); }
+
+AllocStats Backend::alloc_stats() const {
+  AllocStats stats;
+  MTNLG_GUARDED(component_label(), stats = do_alloc_stats());
+  return stats;
+}
+
+void Backend::submit(std::function<void(ExecContext&)> work) {
+  MTNLG_GUARDED(component_label(), do_submit(std::move(work)));
+}
+
+}  // namespace mtnlg

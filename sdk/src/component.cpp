@@ -1,0 +1,7 @@
+#include "mtnlg/component.hpp"
+
+namespace mtnlg {
+
+Component::~Component() = default;
+
+}  // namespace mtnlg

@@ -92,8 +92,11 @@ const Value& require(const Table& t, std::string_view key) {
   if (v == nullptr) fail(str(t.pos.str(), ": missing key '", key, "'"));
   return *v;
 }
+std::string_view article(std::string_view noun) { return noun.find_first_of("aeiou") == 0 ? "an " : "a "; }
 [[noreturn]] void type_error(const Value& v, std::string_view wanted) {
-  fail(str(v.pos.str(), ": expected a ", wanted, ", found a ", value_type_name(v.type()), " (", v.to_toml(), ")"));
+  const std::string_view found = value_type_name(v.type());
+  fail(str(v.pos.str(), ": expected ", article(wanted), wanted, ", found ", article(found), found, " (", v.to_toml(),
+           ")"));
 }
 }  // namespace
 
@@ -149,7 +152,7 @@ std::string quote(const std::string& s) {
       case '\t': out += "\\t"; break;
       case '\r': out += "\\r"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;

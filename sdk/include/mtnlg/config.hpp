@@ -12,6 +12,27 @@
 
 #include "mtnlg/export.hpp"
 
+// A key a component accepts in its recipe table. C layout, outside any namespace: it sits in the plugin
+// descriptor.
+extern "C" {
+enum mtnlg_key_type {
+  MTNLG_KEY_BOOL = 0,
+  MTNLG_KEY_INT = 1,
+  MTNLG_KEY_FLOAT = 2,  // integers are accepted and converted
+  MTNLG_KEY_STRING = 3,
+  MTNLG_KEY_ARRAY = 4,
+  MTNLG_KEY_TABLE = 5,
+};
+struct mtnlg_key_spec {
+  const char* name;
+  int type;                  // mtnlg_key_type
+  const char* default_toml;  // TOML text of the default; null = required key
+  const char* doc;           // one line
+  const char* choices;       // for strings: "a|b|c"; null = any
+};
+}
+
+
 namespace mtnlg {
 
 struct MTNLG_SDK_API SourcePos {
@@ -101,25 +122,6 @@ class MTNLG_SDK_API Value {
  public:
   SourcePos pos;
 };
-
-// A key a component accepts in its recipe table. C layout: it sits in the plugin descriptor.
-extern "C" {
-enum mtnlg_key_type {
-  MTNLG_KEY_BOOL = 0,
-  MTNLG_KEY_INT = 1,
-  MTNLG_KEY_FLOAT = 2,  // integers are accepted and converted
-  MTNLG_KEY_STRING = 3,
-  MTNLG_KEY_ARRAY = 4,
-  MTNLG_KEY_TABLE = 5,
-};
-struct mtnlg_key_spec {
-  const char* name;
-  int type;                  // mtnlg_key_type
-  const char* default_toml;  // TOML text of the default; null = required key
-  const char* doc;           // one line
-  const char* choices;       // for strings: "a|b|c"; null = any
-};
-}
 
 MTNLG_SDK_API std::string_view key_type_name(int type);  // "integer", "float", ...
 

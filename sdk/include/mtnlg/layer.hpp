@@ -66,6 +66,7 @@ struct LayerStep {
   std::int64_t first_sample = 0;    // global index of the micro-batch's first sample (keys random ops)
   bool training = true;
   bool need_input_grad = true;      // false for the first layer: backward may return an undefined Tensor
+  double loss_weight = 1.0;         // loss layers: dL/d(this micro-batch's loss), e.g. 1/micro_batches
 };
 
 class MTNLG_SDK_API Layer : public Component {
@@ -77,7 +78,7 @@ class MTNLG_SDK_API Layer : public Component {
   // y = f(x). A loss layer returns a (1) tensor: the mean loss over the micro-batch's targets.
   Tensor forward(const LayerStep& step, const Tensor& x, SavedState& saved);
   // Returns dL/dx and *adds* dL/dθ into step.params.grad(…) (gradients accumulate over micro-batches).
-  // For a loss layer, dy is a (1) tensor holding the weight of this micro-batch's loss.
+  // A loss layer gets an undefined dy: its upstream gradient is the host scalar step.loss_weight.
   Tensor backward(const LayerStep& step, const Tensor& dy, SavedState& saved);
   bool is_loss() const;
 

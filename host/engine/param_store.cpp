@@ -1,0 +1,145 @@
+#include "engine/param_store.hpp"
+
+#include <cstring>
+
+#include "mtnlg/ops.hpp"
+#include "mtnlg/rng.hpp"
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::host {
+
+namespace {
+
+class LayerParamView final : public ParamSet {
+ public:
+  std::map<std::string, const StoredParam*, std::less<>> by_name;
+  std::string layer_label;
+
+  Tensor value(std::string_view name) const override { return lookup(name).value; }
+  Tensor grad(std::string_view name) const override { return lookup(name).grad; }
+
+ private:
+  const StoredParam& lookup(std::string_view name) const {
+    const auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      std::string known;
+      for (const auto& [k, p] : by_name) known += (known.empty() ? "" : ", ") + k;
+      fail(str(layer_label, " asked for parameter '", name, "', but it declared only: ",
+               known.empty() ? "none" : known));
+    }
+    return *it->second;
+  }
+};
+
+// Host copy of rank `tp.rank`'s slice along `dim` of a row-major tensor of `shape`.
+template <class T>
+void copy_slice(const std::vector<double>& full, const Shape& shape, int dim, TensorParallelSlot tp, T* out) {
+  std::int64_t outer = 1, inner = 1;
+  for (int i = 0; i < dim; ++i) outer *= shape[i];
+  for (std::size_t i = dim + 1; i < shape.size(); ++i) inner *= shape[i];
+  const std::int64_t len = shape[dim] / tp.size;
+  for (std::int64_t o = 0; o < outer; ++o) {
+    const std::int64_t src = (o * shape[dim] + tp.rank * len) * inner;
+    for (std::int64_t k = 0; k < len * inner; ++k) out[o * len * inner + k] = static_cast<T>(full[src + k]);
+  }
+}
+
+}  // namespace
+
+std::string StoredParam::full_name() const { return str(layer_index, '.', spec.name); }
+
+ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec>>& declared,
+                       const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp)
+    : backend_(backend), dtype_(dtype), tp_(tp) {
+  MTNLG_CHECK(declared.size() == layer_indices.size(), "ParamStore: one index per layer expected");
+  std::int64_t total = 0;
+  std::vector<std::int64_t> offsets;
+  for (std::size_t l = 0; l < declared.size(); ++l) {
+    for (const ParamSpec& spec : declared[l]) {
+      StoredParam p;
+      p.layer_index = layer_indices[l];
+      p.spec = spec;
+      p.local_shape = spec.shape;
+      if (spec.tp_dim >= 0) {
+        MTNLG_CHECK(spec.tp_dim < static_cast<int>(spec.shape.size()),
+                    str("parameter ", p.full_name(), ": tp_dim ", spec.tp_dim, " out of range for ",
+                        shape_str(spec.shape)));
+        MTNLG_CHECK(spec.shape[spec.tp_dim] % tp.size == 0,
+                    str("parameter ", p.full_name(), " ", shape_str(spec.shape), ": dimension ", spec.tp_dim,
+                        " does not divide by the tensor-parallel size ", tp.size));
+        p.local_shape[spec.tp_dim] /= tp.size;
+      }
+      offsets.push_back(total);
+      total += shape_numel(p.local_shape);
+      params_.push_back(std::move(p));
+    }
+  }
+  flat_.values = backend_.empty({total}, dtype_);
+  flat_.grads = backend_.empty({total}, dtype_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    params_[i].value = flat_.values.sub_buffer(offsets[i], params_[i].local_shape);
+    params_[i].grad = flat_.grads.sub_buffer(offsets[i], params_[i].local_shape);
+  }
+  std::size_t next = 0;
+  for (std::size_t l = 0; l < declared.size(); ++l) {
+    auto view = std::make_unique<LayerParamView>();
+    view->layer_label = str("layer ", layer_indices[l]);
+    for (std::size_t k = 0; k < declared[l].size(); ++k, ++next) {
+      const bool fresh = view->by_name.emplace(params_[next].spec.name, &params_[next]).second;
+      MTNLG_CHECK(fresh, str("layer ", layer_indices[l], " declares parameter '", params_[next].spec.name, "' twice"));
+    }
+    views_.push_back(std::move(view));
+  }
+}
+
+void ParamStore::initialize(std::uint64_t seed) {
+  if (backend_.device().kind == DeviceKind::meta) return;
+  std::vector<Tensor> staging;  // host copies stay alive until synchronize(): uploads may be deferred
+  for (const StoredParam& p : params_) {
+    const std::int64_t n = shape_numel(p.spec.shape);
+    std::vector<double> full(static_cast<std::size_t>(n));
+    switch (p.spec.init.kind) {
+      case InitSpec::Kind::zeros: break;
+      case InitSpec::Kind::constant: std::fill(full.begin(), full.end(), p.spec.init.value); break;
+      case InitSpec::Kind::normal: {
+        const rng::Key key = rng::derive_key(seed, p.layer_index, p.spec.name);
+        for (std::int64_t i = 0; i < n; ++i) full[i] = p.spec.init.value * rng::normal(key, static_cast<std::uint64_t>(i));
+        break;
+      }
+    }
+    Tensor host = host_tensor(p.local_shape, dtype_);
+    const int dim = p.spec.tp_dim >= 0 ? p.spec.tp_dim : 0;
+    const TensorParallelSlot slot = p.spec.tp_dim >= 0 ? tp_ : TensorParallelSlot{};
+    if (p.spec.shape.empty()) {
+      if (dtype_ == DType::f64) *host.data_as<double>() = full[0];
+      else *host.data_as<float>() = static_cast<float>(full[0]);
+    } else if (dtype_ == DType::f64) {
+      copy_slice(full, p.spec.shape, dim, slot, host.data_as<double>());
+    } else if (dtype_ == DType::f32) {
+      copy_slice(full, p.spec.shape, dim, slot, host.data_as<float>());
+    } else {
+      fail(str("parameter initialisation in ", dtype_name(dtype_), " is not supported yet"));
+    }
+    backend_.upload(p.value, host.data());
+    staging.push_back(std::move(host));
+  }
+  backend_.synchronize();
+}
+
+void ParamStore::zero_grads() {
+  if (flat_.grads.numel() > 0) backend_.run(ops::fill, ops::FillArgs{flat_.grads, 0.0});
+}
+
+std::vector<OptimizerParam> ParamStore::optimizer_params() const {
+  std::vector<OptimizerParam> out;
+  for (const StoredParam& p : params_) out.push_back({p.full_name(), p.spec, p.value, p.grad});
+  return out;
+}
+
+std::int64_t ParamStore::global_numel() const {
+  std::int64_t n = 0;
+  for (const StoredParam& p : params_) n += shape_numel(p.spec.shape);
+  return n;
+}
+
+}  // namespace mtnlg::host

@@ -1,0 +1,58 @@
+#pragma once
+// The engine owns every parameter and gradient of a stage in flat buffers (one pair per dtype); layers get
+// views. One layout then serves gradient accumulation, multi-tensor optimizers, clipping that counts each
+// parameter once, data-parallel buckets and sharded checkpoints, and the meta backend's memory accounting.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mtnlg/backend.hpp"
+#include "mtnlg/layer.hpp"
+#include "mtnlg/optimizer.hpp"
+
+namespace mtnlg::host {
+
+struct TensorParallelSlot {
+  int rank = 0;
+  int size = 1;
+};
+
+struct StoredParam {
+  int layer_index = 0;  // global index of the owning layer in the model
+  ParamSpec spec;       // as declared: global shape
+  Shape local_shape;    // this rank's slice
+  Tensor value;
+  Tensor grad;
+  std::string full_name() const;  // "3.weight"
+};
+
+class ParamStore {
+ public:
+  // `declared[i]` are the parameters of the stage's i-th layer, whose model-wide index is `layer_indices[i]`.
+  ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec>>& declared,
+             const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp);
+
+  // Draws each parameter's full tensor from a stream keyed by (seed, layer index, name) and keeps this rank's
+  // slice, so every layout starts from the same weights. No-op on the meta backend.
+  void initialize(std::uint64_t seed);
+  void zero_grads();
+
+  const std::vector<StoredParam>& params() const { return params_; }
+  const ParamSet& layer_params(std::size_t local_layer) const { return *views_.at(local_layer); }
+  std::vector<FlatBuffer> flat_buffers() const { return {flat_}; }
+  std::vector<OptimizerParam> optimizer_params() const;
+  std::int64_t local_numel() const { return flat_.values.numel(); }
+  std::int64_t global_numel() const;
+
+ private:
+  Backend& backend_;
+  DType dtype_;
+  TensorParallelSlot tp_;
+  FlatBuffer flat_;
+  std::vector<StoredParam> params_;
+  std::vector<std::unique_ptr<ParamSet>> views_;
+};
+
+}  // namespace mtnlg::host

@@ -1,0 +1,54 @@
+// mtnlg: the host. Reads a TOML recipe, loads plugins and composes this rank's part of the training graph.
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/check_command.hpp"
+#include "cli/logging.hpp"
+#include "cli/plugins_command.hpp"
+#include "mtnlg/error.hpp"
+#include "plugin_host/registry.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"mtnlg — train GPT models of the Megatron-Turing NLG family with 3D parallelism"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  std::vector<std::string> extra_plugins;
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error")->capture_default_str();
+  app.add_option("--plugin", extra_plugins,
+                 "load this plugin library (or every lib*.so in this directory) as well; repeatable. "
+                 "MTNLG_PLUGIN_PATH (':'-separated) does the same from the environment");
+
+  auto* plugins = app.add_subcommand("plugins", "list loaded plugins and what they provide, and refused ones");
+  std::string describe;
+  plugins->add_option("--describe", describe, "print the recipe keys of a component (NAME or KIND/NAME)");
+
+  auto* check = app.add_subcommand("check", "validate a recipe without running it and summarise what it builds");
+  std::string recipe_path;
+  std::vector<std::string> overrides;
+  bool print = false;
+  check->add_option("recipe", recipe_path, "recipe file (TOML)")->required();
+  check->add_option("--set", overrides, "override a recipe value: --set model.hidden=128 (TOML value; a bare "
+                                        "word is a string); repeatable");
+  check->add_flag("--print", print, "print the fully resolved recipe (includes, overrides, defaults) as TOML");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    mtnlg::host::setup_logging(log_level);
+    mtnlg::host::Registry registry;
+    registry.load_standard_locations();
+    for (const auto& p : extra_plugins) registry.load_required(p, "--plugin " + p);
+    if (plugins->parsed())
+      return describe.empty() ? mtnlg::host::list_plugins(registry)
+                              : mtnlg::host::describe_component(registry, describe);
+    if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print);
+  } catch (const mtnlg::Error& e) {
+    std::cerr << "mtnlg: error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mtnlg: internal error: " << e.what() << "\n";
+    return 3;
+  }
+  return 0;
+}

@@ -1,0 +1,220 @@
+#include "training/recipe_schema.hpp"
+
+#include <span>
+
+#include "mtnlg/str.hpp"
+#include "recipe/load_recipe.hpp"
+#include "recipe/override.hpp"
+#include "recipe/recipe_error.hpp"
+#include "recipe/validate.hpp"
+
+namespace mtnlg::host {
+
+namespace {
+
+const mtnlg_key_spec kModelKeys[] = {
+    {"layers", MTNLG_KEY_INT, nullptr, "number of transformer blocks", nullptr},
+    {"hidden", MTNLG_KEY_INT, nullptr, "hidden size h", nullptr},
+    {"heads", MTNLG_KEY_INT, nullptr, "attention heads (must divide hidden)", nullptr},
+    {"seq_len", MTNLG_KEY_INT, nullptr, "sequence length s in tokens", nullptr},
+    {"vocab_size", MTNLG_KEY_INT, nullptr, "tokenizer vocabulary size (50257 for GPT-2 BPE)", nullptr},
+    {"padded_vocab", MTNLG_KEY_INT, "0",
+     "embedding rows, the same in every layout (51200 for GPT-2); 0 = vocab_size", nullptr},
+    {"init_std", MTNLG_KEY_FLOAT, "0.02", "standard deviation of the normal weight initialisation", nullptr},
+    {"stack", MTNLG_KEY_ARRAY, nullptr, "the layers, in order: [[model.stack]] tables with layer = \"name\"", nullptr},
+};
+
+const mtnlg_key_spec kTrainKeys[] = {
+    {"steps", MTNLG_KEY_INT, nullptr, "optimizer steps to run", nullptr},
+    {"seed", MTNLG_KEY_INT, "1234", "seed of initialisation, dropout and data order", nullptr},
+    {"dtype", MTNLG_KEY_STRING, "\"f32\"", "parameter and activation precision", "f32|f64|bf16|fp16"},
+    {"micro_batch", MTNLG_KEY_INT, "1", "samples per micro-batch", nullptr},
+    {"global_batch", MTNLG_KEY_INT, "0", "samples per optimizer step over all data-parallel ranks; 0 = micro_batch",
+     nullptr},
+    {"eval_interval", MTNLG_KEY_INT, "0", "steps between validation-loss evaluations; 0 = never", nullptr},
+};
+
+const mtnlg_key_spec kParallelKeys[] = {
+    {"tensor", MTNLG_KEY_INT, "1", "tensor-parallel size (Megatron tensor slicing)", nullptr},
+    {"pipeline", MTNLG_KEY_INT, "1", "pipeline-parallel size (stages)", nullptr},
+    {"data", MTNLG_KEY_INT, "0", "data-parallel size; 0 = world size / (tensor × pipeline)", nullptr},
+    {"schedule", MTNLG_KEY_STRING, "\"1f1b\"", "pipeline schedule component", nullptr},
+};
+
+const mtnlg_key_spec kPluginsKeys[] = {
+    {"load", MTNLG_KEY_ARRAY, "[]", "plugin libraries (or directories) to load, relative to this recipe", nullptr},
+};
+
+const mtnlg_key_spec kNameKey = {"name", MTNLG_KEY_STRING, nullptr, "the component to use", nullptr};
+const mtnlg_key_spec kStackKeys[] = {
+    {"layer", MTNLG_KEY_STRING, nullptr, "the layer component", nullptr},
+    {"repeat", MTNLG_KEY_INT, "1", "instances of this entry; the string \"model.layers\" repeats it that often",
+     nullptr},
+};
+
+struct Slot {
+  const char* section;
+  const char* kind;
+  const char* default_name;  // null: the section names its component explicitly
+};
+const Slot kSlots[] = {
+    {"backend", "backend", "cpu"},
+    {"optimizer", "optimizer", "sgd"},
+    {"reader", "reader", nullptr},
+};
+
+const char* const kSections[] = {"model", "train", "parallel", "plugins", "backend", "optimizer", "reader", "schedule"};
+
+std::vector<mtnlg_key_spec> with_host_keys(std::span<const mtnlg_key_spec> host, const std::vector<mtnlg_key_spec>& own) {
+  std::vector<mtnlg_key_spec> all(host.begin(), host.end());
+  all.insert(all.end(), own.begin(), own.end());
+  return all;
+}
+
+Table& section(Table& recipe, const char* name) {
+  Value* v = recipe.find(name);
+  if (v == nullptr) {
+    Table t;
+    t.pos = recipe.pos;
+    v = &recipe.set(name, Value(std::move(t), recipe.pos));
+  }
+  if (!v->is_table()) throw recipe::RecipeError(v->pos, str("'", name, "' must be a table ([", name, "])"));
+  return v->as_table();
+}
+
+[[noreturn]] void at(const Value& v, const std::string& message) { throw recipe::RecipeError(v.pos, message); }
+
+void require_positive(const Table& t, const char* section_name, const char* key) {
+  const Value& v = *t.find(key);
+  if (v.as_int() < 1) at(v, str(section_name, ".", key, " must be at least 1, got ", v.as_int()));
+}
+
+void check_not_yet(const Table& parallel) {
+  for (const char* key : {"tensor", "pipeline"}) {
+    const Value& v = *parallel.find(key);
+    if (v.as_int() < 1) at(v, str("parallel.", key, " must be at least 1, got ", v.as_int()));
+    if (v.as_int() > 1)
+      at(v, str("not yet: parallel.", key, " = ", v.as_int(),
+                " needs the 3D-parallelism work (MPI communicator, tensor slicing, pipeline stages); use 1"));
+  }
+  const Value& data = *parallel.find("data");
+  if (data.as_int() < 0) at(data, str("parallel.data must be >= 0, got ", data.as_int()));
+  if (data.as_int() > 1) at(data, "not yet: data parallelism needs the 3D-parallelism work; use 1 (or 0)");
+}
+
+void validate_stack(Table& recipe, Table& model, const Registry& registry) {
+  Value& stack = *model.find("stack");
+  if (!stack.is_array() || stack.as_array().empty())
+    at(stack, "model.stack must be a non-empty array of tables: [[model.stack]] layer = \"...\"");
+  const std::int64_t model_layers = model.get_int("layers");
+  int n = 0;
+  for (Value& entry : stack.as_array()) {
+    ++n;
+    if (!entry.is_table()) at(entry, str("model.stack entry ", n, " must be a table with a 'layer' key"));
+    Table& t = entry.as_table();
+    // "repeat = \"model.layers\"" is the one string repeat accepts: resolve it before type checking.
+    if (Value* repeat = t.find("repeat"); repeat != nullptr && repeat->is_string()) {
+      if (repeat->as_string() != "model.layers")
+        at(*repeat, str("repeat must be an integer or \"model.layers\", got \"", repeat->as_string(), "\""));
+      *repeat = Value(model_layers, repeat->pos);
+    }
+    const Value* layer = t.find("layer");
+    if (layer == nullptr || !layer->is_string())
+      throw recipe::RecipeError(layer ? layer->pos : t.pos, str("model.stack entry ", n, " needs layer = \"<name>\""));
+    const ComponentRecord& rec = registry.require("layer", layer->as_string(), layer->pos);
+    recipe::validate_table(t, str("[[model.stack]] #", n, " (layer '", rec.name, "')"), with_host_keys(kStackKeys, rec.keys));
+    if (t.get_int("repeat") < 1) at(*t.find("repeat"), "repeat must be at least 1");
+  }
+  (void)recipe;
+}
+
+}  // namespace
+
+void validate_recipe(Table& recipe, const Registry& registry) {
+  for (const auto& [key, value] : recipe) {
+    bool known = false;
+    for (const char* s : kSections) known |= key == s;
+    if (!known) {
+      std::string list;
+      for (const char* s : kSections) list += (list.empty() ? "" : ", ") + std::string(s);
+      at(value, str("unknown section '", key, "'; a recipe has: ", list));
+    }
+  }
+  recipe::validate_table(section(recipe, "plugins"), "[plugins]", kPluginsKeys);
+
+  Table& model = section(recipe, "model");
+  recipe::validate_table(model, "[model]", kModelKeys);
+  for (const char* key : {"layers", "hidden", "heads", "seq_len", "vocab_size"}) require_positive(model, "model", key);
+  if (model.get_int("hidden") % model.get_int("heads") != 0)
+    at(*model.find("heads"), str("model.heads (", model.get_int("heads"), ") must divide model.hidden (",
+                                 model.get_int("hidden"), ")"));
+  Value& padded = *model.find("padded_vocab");
+  if (padded.as_int() == 0) padded = Value(model.get_int("vocab_size"), padded.pos);
+  if (padded.as_int() < model.get_int("vocab_size"))
+    at(padded, str("model.padded_vocab (", padded.as_int(), ") must be at least model.vocab_size (",
+                   model.get_int("vocab_size"), ")"));
+
+  Table& train = section(recipe, "train");
+  recipe::validate_table(train, "[train]", kTrainKeys);
+  require_positive(train, "train", "steps");
+  require_positive(train, "train", "micro_batch");
+  const Value& dtype = *train.find("dtype");
+  if (dtype.as_string() == "bf16" || dtype.as_string() == "fp16")
+    at(dtype, str("not yet: train.dtype = \"", dtype.as_string(),
+                  "\" needs mixed precision (16-bit storage, loss scaling); use \"f32\" or \"f64\""));
+  Value& global = *train.find("global_batch");
+  if (global.as_int() == 0) global = Value(train.get_int("micro_batch"), global.pos);
+  if (global.as_int() < 1 || global.as_int() % train.get_int("micro_batch") != 0)
+    at(global, str("train.global_batch (", global.as_int(), ") must be a positive multiple of train.micro_batch (",
+                   train.get_int("micro_batch"), ")"));
+  if (train.get_int("eval_interval") < 0) at(*train.find("eval_interval"), "train.eval_interval must be >= 0");
+
+  Table& parallel = section(recipe, "parallel");
+  recipe::validate_table(parallel, "[parallel]", kParallelKeys);
+  check_not_yet(parallel);
+  const Value& schedule_name = *parallel.find("schedule");
+  const ComponentRecord& schedule = registry.require("schedule", schedule_name.as_string(), schedule_name.pos);
+  recipe::validate_table(section(recipe, "schedule"), str("[schedule] (", schedule.name, ")"), schedule.keys);
+
+  for (const Slot& slot : kSlots) {
+    if (slot.default_name == nullptr && !recipe.contains(slot.section)) continue;
+    Table& t = section(recipe, slot.section);
+    if (!t.contains("name") && slot.default_name != nullptr) t.set("name", Value(slot.default_name));
+    const Value* name = t.find("name");
+    if (name == nullptr || !name->is_string())
+      throw recipe::RecipeError(name ? name->pos : t.pos, str("[", slot.section, "] needs name = \"<", slot.kind, ">\""));
+    const ComponentRecord& rec = registry.require(slot.kind, name->as_string(), name->pos);
+    mtnlg_key_spec name_key = kNameKey;
+    recipe::validate_table(t, str("[", slot.section, "] (", rec.name, ")"), with_host_keys({&name_key, 1}, rec.keys));
+  }
+
+  validate_stack(recipe, model, registry);
+}
+
+Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::string>& overrides, Registry& registry) {
+  Table recipe = recipe::load_recipe(file);
+  for (const std::string& o : overrides) recipe::apply_override(recipe, o);
+  if (const Value* plugins = recipe.find_path("plugins.load")) {
+    if (!plugins->is_array()) at(*plugins, "plugins.load must be an array of paths");
+    for (const Value& p : plugins->as_array()) {
+      if (!p.is_string()) at(p, "plugins.load entries must be strings (paths)");
+      std::filesystem::path path = p.as_string();
+      if (path.is_relative() && !p.pos.file.empty()) path = std::filesystem::path(p.pos.file).parent_path() / path;
+      registry.load_required(path, p.pos.str());
+    }
+  }
+  validate_recipe(recipe, registry);
+  return recipe;
+}
+
+std::vector<StackEntry> expand_stack(const Table& recipe) {
+  std::vector<StackEntry> out;
+  int index = 0;
+  for (const Value& entry : recipe.find_path("model.stack")->as_array()) {
+    const Table& t = entry.as_table();
+    for (std::int64_t r = 0; r < t.get_int("repeat"); ++r) out.push_back({index++, t.get_string("layer"), &t});
+  }
+  return out;
+}
+
+}  // namespace mtnlg::host

@@ -1,0 +1,50 @@
+// The backend's keys, identity and op table.
+#include <thread>
+
+#include "backend_fixture.hpp"
+
+namespace mtnlg::cpu::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CpuConfig, ThreadsKey) {
+  EXPECT_EQ(make_backend(3)->threads(), 3);
+  EXPECT_EQ(make_backend(1)->threads(), 1);
+  const unsigned hw = std::thread::hardware_concurrency();
+  EXPECT_EQ(make_backend(0)->threads(), hw == 0 ? 1 : static_cast<int>(hw));
+}
+
+TEST(CpuConfig, NegativeThreadsIsRejectedWithTheKeyAndWhere) {
+  Table params;
+  params.set("threads", Value(std::int64_t{-2}, SourcePos{"recipes/tiny.toml", 4, 1, ""}));
+  params.set("deferred", Value(false));
+  const Table recipe;
+  EXPECT_THAT(
+      [&] {
+        CpuBackend backend(CreateArgs{params, recipe});
+      },
+      ::testing::ThrowsMessage<Error>(
+          AllOf(HasSubstr("key 'threads' (recipes/tiny.toml:4:1)"), HasSubstr("got -2"))));
+}
+
+TEST(CpuConfig, DeferredKey) {
+  EXPECT_FALSE(make_backend(2, false)->deferred());
+  EXPECT_TRUE(make_backend(2, true)->deferred());
+}
+
+TEST(CpuConfig, DeviceAndOps) {
+  auto backend = make_backend();
+  EXPECT_EQ(backend->device(), (Device{DeviceKind::cpu, 0}));
+  EXPECT_THAT(backend->op_names(),
+              ::testing::UnorderedElementsAre("add (f32, f64)", "axpy (f32, f64)", "bias_add (f32, f64)",
+                                              "column_sum (f32, f64)", "copy (f32, f64, i32, i64, u16)",
+                                              "fill (f32, f64, i32, i64, u16)", "gelu (f32, f64)",
+                                              "gelu_backward (f32, f64)", "gemm (f32, f64)", "mul (f32, f64)",
+                                              "scale (f32, f64)", "squared_norm (f32, f64)"));
+  EXPECT_TRUE(backend->supports("copy", DType::u16));
+  EXPECT_FALSE(backend->supports("gemm", DType::bf16));
+}
+
+}  // namespace
+}  // namespace mtnlg::cpu::test

@@ -1,0 +1,136 @@
+// What a user sees for a bad call: the backend's name, the op, the shapes and what to do.
+#include "backend_fixture.hpp"
+
+namespace mtnlg::cpu::test {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::ThrowsMessage;
+
+class CpuErrors : public ::testing::Test {
+ protected:
+  std::unique_ptr<CpuBackend> backend = make_backend();
+  Tensor f32(Shape shape) { return backend->empty(std::move(shape), DType::f32); }
+};
+
+TEST_F(CpuErrors, UnsupportedDtype) {
+  ops::GemmArgs args{backend->empty({2, 2}, DType::i32), backend->empty({2, 2}, DType::i32),
+                     backend->empty({2, 2}, DType::i32)};
+  EXPECT_THAT([&] { backend->run(ops::gemm, args); },
+              ThrowsMessage<Error>(
+                  HasSubstr("backend 'cpu' does not support op 'gemm' for i32; it supports: f32, f64")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::fill, ops::FillArgs{backend->empty({2}, DType::bf16), 0.0});
+      },
+      ThrowsMessage<Error>(HasSubstr("does not support op 'fill' for bf16")));
+}
+
+TEST_F(CpuErrors, GemmInnerDimensionMismatch) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{f32({3, 5}), f32({4, 7}), f32({3, 7})});
+      },
+      ThrowsMessage<Error>(AllOf(HasSubstr("backend 'cpu': gemm: inner dimensions differ"),
+                                 HasSubstr("op(a) is (M, K) = (3, 5)"), HasSubstr("op(b) is (K, N) = (4, 7)"),
+                                 HasSubstr("check the shapes and the trans flags"))));
+}
+
+TEST_F(CpuErrors, GemmOutputShapeAndBatch) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{f32({3, 5}), f32({5, 7}), f32({7, 3})});
+      },
+      ThrowsMessage<Error>(HasSubstr("gemm: c must be (M, N) = (3, 7)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{f32({2, 3, 5}), f32({3, 5, 7}), f32({2, 3, 7})});
+      },
+      ThrowsMessage<Error>(HasSubstr("gemm: batch sizes differ (a: 2, b: 3, c: 2)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{f32({2, 3, 5}), f32({5, 7}), f32({2, 3, 7})});
+      },
+      ThrowsMessage<Error>(HasSubstr("gemm: operands must all be 2-D, or all 3-D")));
+}
+
+// A transposed view has stride != 1 along its last dimension: BLAS cannot take it; the fix is trans_a.
+TEST_F(CpuErrors, GemmNonUnitLastStride) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{f32({5, 3}).transpose(0, 1), f32({5, 7}), f32({3, 7})});
+      },
+      ThrowsMessage<Error>(AllOf(HasSubstr("operand a (f32 (3, 5) on cpu, strides (1, 3))"),
+                                 HasSubstr("last-dimension stride of 3"), HasSubstr("trans_a"))));
+}
+
+TEST_F(CpuErrors, MixedDtypes) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::add, ops::BinaryArgs{backend->empty({4}, DType::f64), f32({4}), f32({4})});
+      },
+      ThrowsMessage<Error>(HasSubstr("add: operand a is f64 (4) on cpu but the op runs in f32")));
+}
+
+TEST_F(CpuErrors, ElementwiseShapes) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::add, ops::BinaryArgs{f32({3}), f32({4}), f32({3})});
+      },
+      ThrowsMessage<Error>(HasSubstr("add: b is f32 (4) on cpu (4 elements) but out is f32 (3) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::bias_add, ops::BiasAddArgs{f32({2, 5}), f32({4}), f32({2, 5})});
+      },
+      ThrowsMessage<Error>(HasSubstr("bias_add: bias is f32 (4) on cpu but x is f32 (2, 5) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::column_sum, ops::ColumnSumArgs{f32({2, 5}), f32({2})});
+      },
+      ThrowsMessage<Error>(HasSubstr("column_sum: out is f32 (2) on cpu but x is f32 (2, 5)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::squared_norm, ops::SquaredNormArgs{f32({2, 5}), f32({2})});
+      },
+      ThrowsMessage<Error>(HasSubstr("squared_norm: out is f32 (2) on cpu; it must be (1)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gelu, ops::GeluArgs{f32({2, 5}), f32({5, 2})});
+      },
+      ThrowsMessage<Error>(HasSubstr("gelu: x is f32 (2, 5) on cpu but out is f32 (5, 2) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::copy, ops::CopyArgs{f32({2, 5}), f32({10})});
+      },
+      ThrowsMessage<Error>(HasSubstr("copy: src is f32 (2, 5) on cpu but dst is f32 (10) on cpu")));
+}
+
+TEST_F(CpuErrors, NonContiguousWhereContiguousIsRequired) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::scale, ops::ScaleArgs{f32({4, 6}).slice(1, 0, 3), 2.0});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("scale: operand x (f32 (4, 3) on cpu, strides (6, 1)) is not contiguous")));
+}
+
+TEST_F(CpuErrors, UndefinedAndForeignTensors) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::axpy, ops::AxpyArgs{Tensor(), f32({3})});
+      },
+      ThrowsMessage<Error>(HasSubstr("axpy: operand x is an undefined tensor")));
+  auto meta = std::make_shared<Storage>(nullptr, 12, Device{DeviceKind::meta, 0}, nullptr);
+  const Tensor foreign(meta, {3}, DType::f32);
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::scale, ops::ScaleArgs{foreign, 2.0});
+      },
+      ThrowsMessage<Error>(HasSubstr("scale: operand x is f32 (3) on meta but this backend runs on cpu")));
+  EXPECT_THAT([&] { backend->upload(foreign, nullptr); },
+              ThrowsMessage<Error>(HasSubstr("upload: tensor f32 (3) on meta is not cpu memory")));
+}
+
+}  // namespace
+}  // namespace mtnlg::cpu::test

@@ -1,0 +1,58 @@
+#include "meta_backend.hpp"
+
+#include <algorithm>
+
+#include "mtnlg/error.hpp"
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::meta {
+
+MetaBackend::MetaBackend(const CreateArgs&) : ledger_(std::make_shared<Ledger>()) {
+  register_meta_kernels(ops());
+}
+
+MetaBackend::~MetaBackend() = default;
+
+std::shared_ptr<Storage> MetaBackend::do_allocate(std::size_t bytes) {
+  {
+    std::lock_guard lock(ledger_->mutex);
+    AllocStats& s = ledger_->stats;
+    s.current_bytes += bytes;
+    s.peak_bytes = std::max(s.peak_bytes, s.current_bytes);
+    s.total_bytes += bytes;
+    s.allocations += 1;
+  }
+  return std::make_shared<Storage>(nullptr, bytes, Device{DeviceKind::meta, 0},
+                                   [ledger = ledger_](void*, std::size_t n) {
+                                     std::lock_guard lock(ledger->mutex);
+                                     ledger->stats.current_bytes -= n;
+                                   });
+}
+
+namespace {
+void check_meta_tensor(const char* what, const Tensor& t) {
+  MTNLG_CHECK(
+      t.device().kind == DeviceKind::meta,
+      str(what, ": tensor ", t.describe(), " is not a meta tensor; use the backend that allocated it"));
+}
+}  // namespace
+
+// Nothing to copy: meta tensors have no contents. The host side is never read or written.
+void MetaBackend::do_upload(const Tensor& dst, const void*) {
+  check_meta_tensor("upload", dst);
+}
+void MetaBackend::do_download(void*, const Tensor& src) {
+  check_meta_tensor("download", src);
+}
+
+void MetaBackend::do_submit(std::function<void(ExecContext&)> work) {
+  ExecContext ctx{*this, nullptr};
+  work(ctx);
+}
+
+AllocStats MetaBackend::do_alloc_stats() const {
+  std::lock_guard lock(ledger_->mutex);
+  return ledger_->stats;
+}
+
+}  // namespace mtnlg::meta

@@ -6,30 +6,32 @@
 
 namespace mtnlg {
 
+namespace {
+std::string supported_dtypes(const ErasedKernel (&kernels)[kDTypeCount]) {
+  std::string out;
+  for (int i = 0; i < kDTypeCount; ++i)
+    if (kernels[i] != nullptr) out += (out.empty() ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
+  return out;
+}
+}  // namespace
+
 void OpTable::add_erased(std::string name, std::initializer_list<DType> dtypes, ErasedKernel kernel) {
-  Entry& e = entries_[std::move(name)];
-  for (DType t : dtypes) e.dtype_mask |= 1u << static_cast<unsigned>(t);
-  e.kernel = kernel;
+  Entry& e = entries_[name];
+  for (DType t : dtypes) {
+    ErasedKernel& slot = e.kernels[static_cast<int>(t)];
+    MTNLG_CHECK(slot == nullptr, str("op '", name, "' is registered twice for ", dtype_name(t)));
+    slot = kernel;
+  }
 }
 
 bool OpTable::supports(std::string_view op, DType dtype) const {
   const auto it = entries_.find(op);
-  return it != entries_.end() && (it->second.dtype_mask >> static_cast<unsigned>(dtype) & 1u);
+  return it != entries_.end() && it->second.kernels[static_cast<int>(dtype)] != nullptr;
 }
 
 std::vector<std::string> OpTable::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, entry] : entries_) {
-    std::string line = name + " (";
-    bool first = true;
-    for (int i = 0; i < kDTypeCount; ++i) {
-      if (entry.dtype_mask >> i & 1u) {
-        line += (first ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
-        first = false;
-      }
-    }
-    out.push_back(line + ")");
-  }
+  for (const auto& [name, entry] : entries_) out.push_back(name + " (" + supported_dtypes(entry.kernels) + ")");
   return out;
 }
 
@@ -40,14 +42,11 @@ ErasedKernel OpTable::require(std::string_view op, DType dtype, std::string_view
     for (const auto& [name, entry] : entries_) known += (known.empty() ? "" : ", ") + name;
     fail(str(backend_label, " has no op '", op, "'; it provides: ", known));
   }
-  if (!(it->second.dtype_mask >> static_cast<unsigned>(dtype) & 1u)) {
-    std::string types;
-    for (int i = 0; i < kDTypeCount; ++i)
-      if (it->second.dtype_mask >> i & 1u)
-        types += (types.empty() ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
-    fail(str(backend_label, " does not support op '", op, "' for ", dtype_name(dtype), "; it supports: ", types));
-  }
-  return it->second.kernel;
+  const ErasedKernel kernel = it->second.kernels[static_cast<int>(dtype)];
+  if (kernel == nullptr)
+    fail(str(backend_label, " does not support op '", op, "' for ", dtype_name(dtype),
+             "; it supports: ", supported_dtypes(it->second.kernels)));
+  return kernel;
 }
 
 Backend::~Backend() = default;

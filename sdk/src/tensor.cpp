@@ -9,7 +9,10 @@ namespace mtnlg {
 
 std::int64_t shape_numel(const Shape& shape) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape) {
+    MTNLG_CHECK(d >= 0, "negative dimension in shape " + shape_str(shape));
+    MTNLG_CHECK(!__builtin_mul_overflow(n, d, &n), "shape " + shape_str(shape) + " has more than 2^63 elements");
+  }
   return n;
 }
 

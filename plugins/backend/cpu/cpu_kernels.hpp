@@ -1,6 +1,6 @@
 #pragma once
-// How the CPU backend's kernel files plug into its op table, and the dtype dispatch they share. The op table
-// keeps one kernel per op for all of its dtypes, so each kernel switches on the dtype itself.
+// How the CPU backend's kernel files plug into its op table, and the dtype dispatch they share. Each op is
+// registered with one kernel for all of its dtypes, which switches on the dtype itself.
 #include <cstdint>
 #include <string>
 

@@ -9,7 +9,6 @@
 #include "mtnlg/ops.hpp"
 
 #include "cpu_kernels.hpp"
-#include "op_checks.hpp"
 
 namespace mtnlg::cpu {
 namespace {
@@ -45,7 +44,7 @@ int blas_int(std::int64_t v, const char* what, const ops::GemmArgs& args) {
 }
 
 template <class T>
-void gemm_typed(const ops::GemmArgs& args, const GemmDims& d) {
+void gemm_typed(const ops::GemmArgs& args, const ops::GemmDims& d) {
   if (d.batch == 0 || d.m == 0 || d.n == 0) return;
   T* c = args.c.data_as<T>();
   const std::int64_t ldc = leading_dim(args.c), c_step = batch_stride(args.c);
@@ -73,7 +72,7 @@ void gemm_typed(const ops::GemmArgs& args, const GemmDims& d) {
 }
 
 void gemm_kernel(const ops::GemmArgs& args, ExecContext&) {
-  const GemmDims d = check_gemm(args);
+  const ops::GemmDims d = ops::gemm_dims(args);
   visit_floating("gemm", args.dtype(), [&](auto t) { gemm_typed<decltype(t)>(args, d); });
 }
 

@@ -38,6 +38,8 @@ struct OpKey {
 
 using ErasedKernel = void (*)();
 
+// Kernels by (op name, dtype). A backend may register one kernel for several dtypes (it dispatches itself) or
+// one per dtype; registering the same (op, dtype) twice is an error.
 class MTNLG_SDK_API OpTable {
  public:
   template <class Args>
@@ -52,8 +54,7 @@ class MTNLG_SDK_API OpTable {
  private:
   void add_erased(std::string name, std::initializer_list<DType> dtypes, ErasedKernel kernel);
   struct Entry {
-    std::uint32_t dtype_mask = 0;
-    ErasedKernel kernel = nullptr;
+    ErasedKernel kernels[kDTypeCount] = {};  // null: dtype not supported
   };
   std::map<std::string, Entry, std::less<>> entries_;
 };
@@ -78,9 +79,13 @@ class MTNLG_SDK_API Backend : public Component {
   bool supports(std::string_view op, DType dtype) const { return ops_.supports(op, dtype); }
   std::vector<std::string> op_names() const { return ops_.names(); }
 
-  // Queues the op's kernel for args.dtype() on the stream.
+  // Checks the arguments now (check_args for Args, found by argument-dependent lookup: op_checks.hpp for the
+  // standard ops), then queues the op's kernel for args.dtype() on the stream.
   template <class Args>
   void run(const OpKey<Args>& key, const Args& args) {
+    if constexpr (requires { check_args(key.name, args, Device{}); }) {
+      MTNLG_GUARDED(component_label(), check_args(key.name, args, device()));
+    }
     auto kernel = reinterpret_cast<void (*)(const Args&, ExecContext&)>(
         ops_.require(key.name, args.dtype(), component_label()));
     submit([kernel, args](ExecContext& ctx) { kernel(args, ctx); });

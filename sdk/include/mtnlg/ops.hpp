@@ -4,6 +4,7 @@
 // elements are dense in row-major order. Each Args struct is copied into deferred work, so it holds Tensors
 // (views, cheap to copy) and scalars only.
 #include "mtnlg/backend.hpp"
+#include "mtnlg/op_checks.hpp"  // the contract of each op below, checked by Backend::run
 
 namespace mtnlg::ops {
 

@@ -40,16 +40,24 @@ TEST(CpuDeferred, UploadReadsSourceAtRunTime) {
   EXPECT_THAT(host, ::testing::Each(9.0));
 }
 
-TEST(CpuDeferred, KernelErrorSurfacesAtSynchronize) {
+TEST(CpuDeferred, BadArgumentsFailAtTheCallNotAtSynchronize) {
   auto backend = make_backend(2, /*deferred=*/true);
   Tensor a = backend->empty({3, 5}, DType::f32), b = backend->empty({4, 7}, DType::f32);
-  Tensor c = backend->empty({3, 7}, DType::f32), later = backend->empty({4}, DType::f32);
+  Tensor c = backend->empty({3, 7}, DType::f32);
+  EXPECT_THAT([&] { backend->run(ops::gemm, ops::GemmArgs{a, b, c}); },
+              ThrowsMessage<Error>(HasSubstr("backend 'cpu': gemm: inner dimensions differ")));
+  backend->synchronize();  // nothing was queued, nothing fails later
+}
+
+TEST(CpuDeferred, KernelErrorSurfacesAtSynchronize) {
+  auto backend = make_backend(2, /*deferred=*/true);
+  Tensor later = backend->empty({4}, DType::f32);
   backend->run(ops::fill, ops::FillArgs{later, 5.0});
-  backend->run(ops::gemm, ops::GemmArgs{a, b, c});     // queued: the shape error waits for the kernel to run
-  backend->run(ops::fill, ops::FillArgs{later, 6.0});  // dropped: queued after the failure
+  backend->submit([](ExecContext&) { fail("first failure"); });  // queued: runs only at synchronize()
+  backend->run(ops::fill, ops::FillArgs{later, 6.0});             // dropped: queued after the failure
   backend->submit([](ExecContext&) { fail("second failure"); });
   EXPECT_THAT([&] { backend->synchronize(); },
-              ThrowsMessage<Error>(AllOf(HasSubstr("backend 'cpu': gemm: inner dimensions differ"),
+              ThrowsMessage<Error>(AllOf(HasSubstr("backend 'cpu': first failure"),
                                          HasSubstr("(2 later queued item(s) were dropped)"))));
   // The stream is usable again, and the dropped fill never ran.
   EXPECT_THAT(to_host<float>(*backend, later), ::testing::Each(5.0f));

@@ -65,6 +65,24 @@ TEST_F(CpuErrors, GemmNonUnitLastStride) {
                                  HasSubstr("last-dimension stride of 3"), HasSubstr("trans_a"))));
 }
 
+// BLAS and a strided copy give silently wrong results when the output overlaps an input.
+TEST_F(CpuErrors, OverlappingOutputs) {
+  const Tensor square = f32({4, 4});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{square, f32({4, 4}), square});
+      },
+      ThrowsMessage<Error>(HasSubstr("gemm: output c (f32 (4, 4) on cpu) overlaps input a")));
+  const Tensor row = f32({9});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::copy, ops::CopyArgs{row.slice(0, 0, 5), row.slice(0, 2, 5)});
+      },
+      ThrowsMessage<Error>(HasSubstr("copy: output dst (f32 (5) on cpu) overlaps input src")));
+  backend->run(ops::copy, ops::CopyArgs{row, row});  // the same view: a no-op, allowed
+  backend->run(ops::copy, ops::CopyArgs{row.slice(0, 0, 4), row.slice(0, 5, 4)});  // disjoint halves
+}
+
 TEST_F(CpuErrors, MixedDtypes) {
   EXPECT_THAT(
       [&] {

@@ -81,6 +81,11 @@ const std::vector<std::pair<const char*, Call>>& calls() {
          b.run(ops::gemm, ops::GemmArgs{b.empty({2, 2}, DType::i32), b.empty({2, 2}, DType::i32),
                                         b.empty({2, 2}, DType::i32)});
        }},
+      {"gemm overlap",
+       [](Backend& b) {
+         const Tensor sq = f32(b, {4, 4});
+         b.run(ops::gemm, ops::GemmArgs{f32(b, {4, 4}), sq, sq});
+       }},
       {"fill u16",
        [](Backend& b) {
          b.run(ops::fill, ops::FillArgs{b.empty({3}, DType::u16), 70000.0});
@@ -92,6 +97,16 @@ const std::vector<std::pair<const char*, Call>>& calls() {
       {"copy shape",
        [](Backend& b) {
          b.run(ops::copy, ops::CopyArgs{f32(b, {2, 5}), f32(b, {10})});
+       }},
+      {"copy overlap",
+       [](Backend& b) {
+         const Tensor row = f32(b, {9});
+         b.run(ops::copy, ops::CopyArgs{row.slice(0, 0, 5), row.slice(0, 2, 5)});
+       }},
+      {"copy same ok",
+       [](Backend& b) {
+         const Tensor row = f32(b, {9});
+         b.run(ops::copy, ops::CopyArgs{row, row});
        }},
       {"axpy numel",
        [](Backend& b) {

@@ -1,24 +1,22 @@
-#include "op_checks.hpp"
+#include "mtnlg/op_checks.hpp"
 
 #include <cmath>
 #include <string>
 
 #include "mtnlg/error.hpp"
+#include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 
-namespace mtnlg::cpu {
+namespace mtnlg::ops {
 namespace {
 
-// The device this backend's tensors live on (the meta backend's copy of this file says meta here).
-constexpr DeviceKind kDevice = DeviceKind::cpu;
-
 // Defined, on this backend's device, and of the op's dtype.
-void require_operand(const char* op, const char* name, const Tensor& t, DType dtype, const char* dtype_from) {
+void require_operand(const char* op, const char* name, const Tensor& t, DType dtype, const char* dtype_from,
+                     Device device) {
   MTNLG_CHECK(t.defined(),
               str(op, ": operand ", name, " is an undefined tensor; allocate it with backend.empty()"));
-  MTNLG_CHECK(t.device().kind == kDevice,
-              str(op, ": operand ", name, " is ", t.describe(), " but this backend runs on ",
-                  device_str(Device{kDevice, 0}), "; allocate it on this backend"));
+  MTNLG_CHECK(t.device() == device, str(op, ": operand ", name, " is ", t.describe(), " but this backend runs on ",
+                                        device_str(device), "; allocate it on this backend"));
   MTNLG_CHECK(t.dtype() == dtype,
               str(op, ": operand ", name, " is ", t.describe(), " but the op runs in ", dtype_name(dtype),
                   " (the dtype of ", dtype_from, "); all operands need the same dtype"));
@@ -58,7 +56,26 @@ void require_gemm_layout(const char* name, const Tensor& t) {
                   "); copy it into a contiguous tensor first"));
 }
 
-std::string gemm_operands(const ops::GemmArgs& args) {
+// Whether two views of one storage share elements, judged by their element spans [first, last] (conservative
+// for interleaved views, which no caller needs). Writing an output that overlaps an input gives wrong results
+// silently on every backend, so it is an error.
+bool overlaps(const Tensor& t1, const Tensor& t2) {
+  if (t1.storage() != t2.storage() || t1.numel() == 0 || t2.numel() == 0) return false;
+  auto last = [](const Tensor& t) {
+    std::int64_t end = t.offset();
+    for (int d = 0; d < t.ndim(); ++d) end += (t.shape()[d] - 1) * t.strides()[d];
+    return end;
+  };
+  return t1.offset() <= last(t2) && t2.offset() <= last(t1);
+}
+
+void require_disjoint(const char* op, const char* out_name, const Tensor& out, const char* in_name,
+                      const Tensor& in, const char* why) {
+  MTNLG_CHECK(!overlaps(out, in), str(op, ": output ", out_name, " (", out.describe(), ") overlaps input ",
+                                      in_name, " (", in.describe(), ") in the same buffer; ", why));
+}
+
+std::string gemm_operands(const GemmArgs& args) {
   return str(" [a: ", args.a.describe(), ", b: ", args.b.describe(), ", c: ", args.c.describe(),
              ", trans_a=", args.trans_a ? "true" : "false", ", trans_b=", args.trans_b ? "true" : "false",
              "]");
@@ -66,27 +83,22 @@ std::string gemm_operands(const ops::GemmArgs& args) {
 
 }  // namespace
 
-GemmDims check_gemm(const ops::GemmArgs& args) {
+void check_args(const char*, const GemmArgs& args, Device device) {
   const DType dt = args.dtype();
-  require_operand("gemm", "c", args.c, dt, "c");
-  require_operand("gemm", "a", args.a, dt, "c");
-  require_operand("gemm", "b", args.b, dt, "c");
+  require_operand("gemm", "c", args.c, dt, "c", device);
+  require_operand("gemm", "a", args.a, dt, "c", device);
+  require_operand("gemm", "b", args.b, dt, "c", device);
   const int nd = args.c.ndim();
   MTNLG_CHECK(
       (nd == 2 || nd == 3) && args.a.ndim() == nd && args.b.ndim() == nd,
       str("gemm: operands must all be 2-D, or all 3-D with the same batch size", gemm_operands(args)));
-  GemmDims d;
+  const GemmDims d = gemm_dims(args);
   if (nd == 3) {
-    d.batch = args.c.dim(0);
     MTNLG_CHECK(args.a.dim(0) == d.batch && args.b.dim(0) == d.batch,
                 str("gemm: batch sizes differ (a: ", args.a.dim(0), ", b: ", args.b.dim(0), ", c: ", d.batch,
                     ")", gemm_operands(args)));
   }
-  // op(a): (M, K), op(b): (K, N), c: (M, N).
-  d.m = args.trans_a ? args.a.dim(-1) : args.a.dim(-2);
-  d.k = args.trans_a ? args.a.dim(-2) : args.a.dim(-1);
   const std::int64_t kb = args.trans_b ? args.b.dim(-1) : args.b.dim(-2);
-  d.n = args.trans_b ? args.b.dim(-2) : args.b.dim(-1);
   MTNLG_CHECK(d.k == kb, str("gemm: inner dimensions differ: op(a) is (M, K) = ", shape_str({d.m, d.k}),
                              " but op(b) is (K, N) = ", shape_str({kb, d.n}), gemm_operands(args),
                              "; check the shapes and the trans flags"));
@@ -96,11 +108,22 @@ GemmDims check_gemm(const ops::GemmArgs& args) {
   require_gemm_layout("a", args.a);
   require_gemm_layout("b", args.b);
   require_gemm_layout("c", args.c);
+  require_disjoint("gemm", "c", args.c, "a", args.a, "write the product into a separate tensor");
+  require_disjoint("gemm", "c", args.c, "b", args.b, "write the product into a separate tensor");
+}
+
+GemmDims gemm_dims(const GemmArgs& args) {
+  // op(a): (M, K), op(b): (K, N), c: (M, N).
+  GemmDims d;
+  d.batch = args.c.ndim() == 3 ? args.c.dim(0) : 1;
+  d.m = args.trans_a ? args.a.dim(-1) : args.a.dim(-2);
+  d.k = args.trans_a ? args.a.dim(-2) : args.a.dim(-1);
+  d.n = args.trans_b ? args.b.dim(-2) : args.b.dim(-1);
   return d;
 }
 
-void check_fill(const ops::FillArgs& args) {
-  require_operand("fill", "out", args.out, args.dtype(), "out");
+void check_args(const char*, const FillArgs& args, Device device) {
+  require_operand("fill", "out", args.out, args.dtype(), "out", device);
   require_contiguous("fill", "out", args.out);
   // An integer fill must be exact: 0.5 or 70000 into u16 is a bug in the caller, not something to round.
   double lo = 0, hi = 0;
@@ -122,29 +145,34 @@ void check_fill(const ops::FillArgs& args) {
                   args.out.describe(), "); use an integer in [", lo, ", ", hi, "]"));
 }
 
-void check_copy(const ops::CopyArgs& args) {
-  require_operand("copy", "dst", args.dst, args.dtype(), "dst");
-  require_operand("copy", "src", args.src, args.dtype(), "dst");
+void check_args(const char*, const CopyArgs& args, Device device) {
+  require_operand("copy", "dst", args.dst, args.dtype(), "dst", device);
+  require_operand("copy", "src", args.src, args.dtype(), "dst", device);
   require_same_shape("copy", "src", args.src, "dst", args.dst);
+  // Copying a view onto itself is a no-op; a partial overlap would read elements already overwritten.
+  const bool same_view = args.src.storage() == args.dst.storage() && args.src.offset() == args.dst.offset() &&
+                         args.src.strides() == args.dst.strides();
+  if (!same_view)
+    require_disjoint("copy", "dst", args.dst, "src", args.src, "copy through a temporary tensor");
 }
 
-void check_axpy(const ops::AxpyArgs& args) {
-  require_operand("axpy", "y", args.y, args.dtype(), "y");
-  require_operand("axpy", "x", args.x, args.dtype(), "y");
+void check_args(const char*, const AxpyArgs& args, Device device) {
+  require_operand("axpy", "y", args.y, args.dtype(), "y", device);
+  require_operand("axpy", "x", args.x, args.dtype(), "y", device);
   require_contiguous("axpy", "x", args.x);
   require_contiguous("axpy", "y", args.y);
   require_same_numel("axpy", "x", args.x, "y", args.y);
 }
 
-void check_scale(const ops::ScaleArgs& args) {
-  require_operand("scale", "x", args.x, args.dtype(), "x");
+void check_args(const char*, const ScaleArgs& args, Device device) {
+  require_operand("scale", "x", args.x, args.dtype(), "x", device);
   require_contiguous("scale", "x", args.x);
 }
 
-void check_binary(const char* op, const ops::BinaryArgs& args) {
-  require_operand(op, "out", args.out, args.dtype(), "out");
-  require_operand(op, "a", args.a, args.dtype(), "out");
-  require_operand(op, "b", args.b, args.dtype(), "out");
+void check_args(const char* op, const BinaryArgs& args, Device device) {
+  require_operand(op, "out", args.out, args.dtype(), "out", device);
+  require_operand(op, "a", args.a, args.dtype(), "out", device);
+  require_operand(op, "b", args.b, args.dtype(), "out", device);
   require_contiguous(op, "a", args.a);
   require_contiguous(op, "b", args.b);
   require_contiguous(op, "out", args.out);
@@ -152,10 +180,10 @@ void check_binary(const char* op, const ops::BinaryArgs& args) {
   require_same_numel(op, "b", args.b, "out", args.out);
 }
 
-std::int64_t check_bias_add(const ops::BiasAddArgs& args) {
-  require_operand("bias_add", "out", args.out, args.dtype(), "out");
-  require_operand("bias_add", "x", args.x, args.dtype(), "out");
-  require_operand("bias_add", "bias", args.bias, args.dtype(), "out");
+void check_args(const char*, const BiasAddArgs& args, Device device) {
+  require_operand("bias_add", "out", args.out, args.dtype(), "out", device);
+  require_operand("bias_add", "x", args.x, args.dtype(), "out", device);
+  require_operand("bias_add", "bias", args.bias, args.dtype(), "out", device);
   require_contiguous("bias_add", "x", args.x);
   require_contiguous("bias_add", "bias", args.bias);
   require_contiguous("bias_add", "out", args.out);
@@ -166,12 +194,11 @@ std::int64_t check_bias_add(const ops::BiasAddArgs& args) {
               str("bias_add: bias is ", args.bias.describe(), " but x is ", args.x.describe(),
                   "; bias must be (", n, "), the last dimension of x"));
   require_same_shape("bias_add", "x", args.x, "out", args.out);
-  return n;
 }
 
-std::int64_t check_column_sum(const ops::ColumnSumArgs& args) {
-  require_operand("column_sum", "out", args.out, args.dtype(), "out");
-  require_operand("column_sum", "x", args.x, args.dtype(), "out");
+void check_args(const char*, const ColumnSumArgs& args, Device device) {
+  require_operand("column_sum", "out", args.out, args.dtype(), "out", device);
+  require_operand("column_sum", "x", args.x, args.dtype(), "out", device);
   require_contiguous("column_sum", "x", args.x);
   require_contiguous("column_sum", "out", args.out);
   MTNLG_CHECK(args.x.ndim() >= 1,
@@ -180,29 +207,28 @@ std::int64_t check_column_sum(const ops::ColumnSumArgs& args) {
   MTNLG_CHECK(args.out.ndim() == 1 && args.out.dim(0) == n,
               str("column_sum: out is ", args.out.describe(), " but x is ", args.x.describe(),
                   "; out must be (", n, "), the last dimension of x"));
-  return n;
 }
 
-void check_squared_norm(const ops::SquaredNormArgs& args) {
-  require_operand("squared_norm", "x", args.x, args.dtype(), "x");
-  require_operand("squared_norm", "out", args.out, args.dtype(), "x");
+void check_args(const char*, const SquaredNormArgs& args, Device device) {
+  require_operand("squared_norm", "x", args.x, args.dtype(), "x", device);
+  require_operand("squared_norm", "out", args.out, args.dtype(), "x", device);
   require_contiguous("squared_norm", "x", args.x);
   MTNLG_CHECK(args.out.ndim() == 1 && args.out.dim(0) == 1,
               str("squared_norm: out is ", args.out.describe(), "; it must be (1)"));
 }
 
-void check_gelu(const ops::GeluArgs& args) {
-  require_operand("gelu", "out", args.out, args.dtype(), "out");
-  require_operand("gelu", "x", args.x, args.dtype(), "out");
+void check_args(const char*, const GeluArgs& args, Device device) {
+  require_operand("gelu", "out", args.out, args.dtype(), "out", device);
+  require_operand("gelu", "x", args.x, args.dtype(), "out", device);
   require_contiguous("gelu", "x", args.x);
   require_contiguous("gelu", "out", args.out);
   require_same_shape("gelu", "x", args.x, "out", args.out);
 }
 
-void check_gelu_backward(const ops::GeluBackwardArgs& args) {
-  require_operand("gelu_backward", "dx", args.dx, args.dtype(), "dx");
-  require_operand("gelu_backward", "x", args.x, args.dtype(), "dx");
-  require_operand("gelu_backward", "dy", args.dy, args.dtype(), "dx");
+void check_args(const char*, const GeluBackwardArgs& args, Device device) {
+  require_operand("gelu_backward", "dx", args.dx, args.dtype(), "dx", device);
+  require_operand("gelu_backward", "x", args.x, args.dtype(), "dx", device);
+  require_operand("gelu_backward", "dy", args.dy, args.dtype(), "dx", device);
   require_contiguous("gelu_backward", "x", args.x);
   require_contiguous("gelu_backward", "dy", args.dy);
   require_contiguous("gelu_backward", "dx", args.dx);
@@ -210,4 +236,4 @@ void check_gelu_backward(const ops::GeluBackwardArgs& args) {
   require_same_shape("gelu_backward", "x", args.x, "dx", args.dx);
 }
 
-}  // namespace mtnlg::cpu
+}  // namespace mtnlg::ops

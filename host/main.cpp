@@ -20,18 +20,22 @@ int main(int argc, char** argv) {
                  "load this plugin library (or every lib*.so in this directory) as well; repeatable. "
                  "MTNLG_PLUGIN_PATH (':'-separated) does the same from the environment");
 
-  auto* plugins = app.add_subcommand("plugins", "list loaded plugins and what they provide, and refused ones");
+  auto* plugins =
+      app.add_subcommand("plugins", "list loaded plugins and what they provide, and refused ones");
   std::string describe;
   plugins->add_option("--describe", describe, "print the recipe keys of a component (NAME or KIND/NAME)");
 
-  auto* check = app.add_subcommand("check", "validate a recipe without running it and summarise what it builds");
+  auto* check =
+      app.add_subcommand("check", "validate a recipe without running it and summarise what it builds");
   std::string recipe_path;
   std::vector<std::string> overrides;
   bool print = false;
   check->add_option("recipe", recipe_path, "recipe file (TOML)")->required();
-  check->add_option("--set", overrides, "override a recipe value: --set model.hidden=128 (TOML value; a bare "
-                                        "word is a string); repeatable");
-  check->add_flag("--print", print, "print the fully resolved recipe (includes, overrides, defaults) as TOML");
+  check->add_option("--set", overrides,
+                    "override a recipe value: --set model.hidden=128 (TOML value; a bare "
+                    "word is a string); repeatable");
+  check->add_flag("--print", print,
+                  "print the fully resolved recipe (includes, overrides, defaults) as TOML");
 
   CLI11_PARSE(app, argc, argv);
   try {

@@ -25,8 +25,8 @@ std::string bytes_str(std::size_t bytes) {
 }
 }  // namespace
 
-int check_recipe(Registry& registry, const std::filesystem::path& file, const std::vector<std::string>& overrides,
-                 bool print) {
+int check_recipe(Registry& registry, const std::filesystem::path& file,
+                 const std::vector<std::string>& overrides, bool print) {
   const Table recipe = resolve_recipe(file, overrides, registry);
   if (print) {
     std::cout << recipe::print_recipe(recipe);
@@ -38,11 +38,12 @@ int check_recipe(Registry& registry, const std::filesystem::path& file, const st
   const AllocStats setup = stage.backend().alloc_stats();
 
   std::cout << file.string() << ": valid\n";
-  std::cout << "  model      " << model.get_int("layers") << " layers, hidden " << model.get_int("hidden") << ", "
-            << model.get_int("heads") << " heads, seq " << model.get_int("seq_len") << ", vocab "
+  std::cout << "  model      " << model.get_int("layers") << " layers, hidden " << model.get_int("hidden")
+            << ", " << model.get_int("heads") << " heads, seq " << model.get_int("seq_len") << ", vocab "
             << model.get_int("vocab_size") << " (padded " << model.get_int("padded_vocab") << ")\n";
   std::map<int, std::int64_t> per_layer;
-  for (const auto& p : stage.engine().params().params()) per_layer[p.layer_index] += shape_numel(p.spec.shape);
+  for (const auto& p : stage.engine().params().params())
+    per_layer[p.layer_index] += shape_numel(p.spec.shape);
   std::cout << "  stack      ";
   for (std::size_t i = 0; i < stage.layers().size(); ++i) {
     const int index = stage.layer_indices()[i];
@@ -56,18 +57,20 @@ int check_recipe(Registry& registry, const std::filesystem::path& file, const st
   std::cout << "  batch      global " << train.get_int("global_batch") << " = micro-batch "
             << train.get_int("micro_batch") << " x " << stage.micro_batches() << " micro-batches\n";
   const auto& stream = stage.engine().instructions();
-  std::cout << "  schedule   " << recipe.find_path("parallel.schedule")->as_string() << ", 1 stage: " << stream.size()
-            << " instructions per step:";
+  std::cout << "  schedule   " << recipe.find_path("parallel.schedule")->as_string()
+            << ", 1 stage: " << stream.size() << " instructions per step:";
   for (std::size_t i = 0; i < stream.size() && i < 8; ++i) std::cout << " " << instruction_str(stream[i]);
   std::cout << (stream.size() > 8 ? " ..." : "") << "\n";
-  std::cout << "  memory     after set-up: " << bytes_str(setup.current_bytes) << " (parameters, gradients, optimizer state)\n";
+  std::cout << "  memory     after set-up: " << bytes_str(setup.current_bytes)
+            << " (parameters, gradients, optimizer state)\n";
   if (recipe.contains("reader")) {
     stage.engine().train_step(1, stage.optimizer()->base_lr(), 0);
     const AllocStats step = stage.backend().alloc_stats();
     std::cout << "  memory     one training step (meta backend): peak " << bytes_str(step.peak_bytes) << ", "
               << step.allocations - setup.allocations << " allocations\n";
   } else {
-    std::cout << "  memory     one training step: not simulated (the recipe has no [reader] to give input shapes)\n";
+    std::cout << "  memory     one training step: not simulated (the recipe has no [reader] to give input "
+                 "shapes)\n";
   }
   return 0;
 }

@@ -20,7 +20,8 @@ int rank_from_environment() {
 
 namespace {
 void spdlog_sink(int level, const char* message, std::size_t length) {
-  spdlog::default_logger_raw()->log(static_cast<spdlog::level::level_enum>(level), std::string_view(message, length));
+  spdlog::default_logger_raw()->log(static_cast<spdlog::level::level_enum>(level),
+                                    std::string_view(message, length));
 }
 }  // namespace
 

@@ -14,8 +14,10 @@ int list_plugins(const Registry& registry) {
             << " refused. Host ABI " << kAbiVersion << ", fingerprint " << fingerprint_str(abi_fingerprint())
             << "\n";
   for (const auto& p : registry.plugins()) {
-    std::cout << "\n" << p->name << " " << p->version << "  (ABI " << p->abi_version << ", fingerprint "
-              << fingerprint_str(p->abi_fingerprint) << ", " << p->origin << ")\n  " << p->path.string() << "\n";
+    std::cout << "\n"
+              << p->name << " " << p->version << "  (ABI " << p->abi_version << ", fingerprint "
+              << fingerprint_str(p->abi_fingerprint) << ", " << p->origin << ")\n  " << p->path.string()
+              << "\n";
     for (std::size_t i = 0; i < p->descriptor->component_count; ++i) {
       const auto& c = p->descriptor->components[i];
       char line[256];
@@ -40,12 +42,13 @@ int describe_component(const Registry& registry, const std::string& name) {
     if (c->name == bare && (kind.empty() || c->kind == kind)) matches.push_back(c);
   if (matches.empty()) {
     std::string known;
-    for (const auto* c : registry.components()) known += (known.empty() ? "" : ", ") + c->kind + "/" + c->name;
+    for (const auto* c : registry.components())
+      known += (known.empty() ? "" : ", ") + c->kind + "/" + c->name;
     fail(str("no component named '", name, "'; known: ", known));
   }
   for (const auto* c : matches) {
-    std::cout << c->kind << " '" << c->name << "': " << c->summary << "\n  from plugin '" << c->plugin->name << "' "
-              << c->plugin->version << " (" << c->plugin->path.string() << ")\n";
+    std::cout << c->kind << " '" << c->name << "': " << c->summary << "\n  from plugin '" << c->plugin->name
+              << "' " << c->plugin->version << " (" << c->plugin->path.string() << ")\n";
     if (c->keys.empty()) {
       std::cout << "  recipe keys: none\n";
     } else {
@@ -53,8 +56,9 @@ int describe_component(const Registry& registry, const std::string& name) {
       for (const auto& k : c->keys) {
         char line[512];
         std::snprintf(line, sizeof line, "    %-16s %-8s %-12s %s%s%s\n", k.name,
-                      std::string(key_type_name(k.type)).c_str(), k.default_toml ? k.default_toml : "(required)",
-                      k.doc ? k.doc : "", k.choices ? "; one of " : "", k.choices ? k.choices : "");
+                      std::string(key_type_name(k.type)).c_str(),
+                      k.default_toml ? k.default_toml : "(required)", k.doc ? k.doc : "",
+                      k.choices ? "; one of " : "", k.choices ? k.choices : "");
         std::cout << line;
       }
     }

@@ -16,8 +16,8 @@ std::vector<std::vector<ParamSpec>> declared_params(const std::vector<Layer*>& l
 }
 }  // namespace
 
-Engine::Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices, const Schedule& schedule,
-               Optimizer* optimizer, Reader* reader, EngineOptions options)
+Engine::Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices,
+               const Schedule& schedule, Optimizer* optimizer, Reader* reader, EngineOptions options)
     : backend_(backend),
       layers_(std::move(layers)),
       layer_indices_(std::move(layer_indices)),
@@ -35,7 +35,8 @@ Engine::Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> la
   for (std::size_t i = 0; i + 1 < layers_.size(); ++i)
     MTNLG_CHECK(!layers_[i]->is_loss(), str(layers_[i]->component_label(), " at position ", layer_indices_[i],
                                             " is a loss layer; only the last layer may be one"));
-  MTNLG_CHECK(options_.micro_batch >= 1 && options_.micro_batches >= 1, "micro_batch and micro_batches must be >= 1");
+  MTNLG_CHECK(options_.micro_batch >= 1 && options_.micro_batches >= 1,
+              "micro_batch and micro_batches must be >= 1");
   options_.layout.micro_batches = options_.micro_batches;
   instructions_ = schedule.instructions(options_.layout);
   params_.initialize(options_.seed);
@@ -48,10 +49,12 @@ StepResult Engine::train_step(std::int64_t step, double lr, std::int64_t first_s
   StepResult result;
   result.samples = static_cast<std::int64_t>(options_.micro_batch) * options_.micro_batches;
   params_.zero_grads();
-  for (std::size_t i = 0; i < instructions_.size(); ++i) execute(instructions_[i], i, step, lr, first_sample, mbs, result);
+  for (std::size_t i = 0; i < instructions_.size(); ++i)
+    execute(instructions_[i], i, step, lr, first_sample, mbs, result);
 
   for (std::size_t i = 0; i < mbs.size(); ++i)
-    MTNLG_CHECK(mbs[i].backwarded, str("the schedule's stream ended without a backward pass for micro-batch ", i));
+    MTNLG_CHECK(mbs[i].backwarded,
+                str("the schedule's stream ended without a backward pass for micro-batch ", i));
   double sum = 0.0;
   for (auto& mb : mbs) sum += download_scalar(mb.loss);
   result.loss = sum / static_cast<double>(mbs.size());
@@ -65,9 +68,12 @@ void Engine::execute(const Instruction& in, std::size_t position, std::int64_t s
     MTNLG_CHECK(in.micro_batch >= 0 && in.micro_batch < options_.micro_batches,
                 str(where(), ": micro-batch out of range [0, ", options_.micro_batches, ")"));
   }
-  const std::int64_t mb_first = first_sample + static_cast<std::int64_t>(in.micro_batch) * options_.micro_batch;
+  const std::int64_t mb_first =
+      first_sample + static_cast<std::int64_t>(in.micro_batch) * options_.micro_batch;
   switch (in.op) {
-    case InstrOp::load_micro_batch: load(mbs[in.micro_batch], mb_first); break;
+    case InstrOp::load_micro_batch:
+      load(mbs[in.micro_batch], mb_first);
+      break;
     case InstrOp::forward:
       MTNLG_CHECK(mbs[in.micro_batch].loaded, where() + ": forward before the micro-batch was loaded");
       MTNLG_CHECK(!mbs[in.micro_batch].forwarded, where() + ": second forward of the same micro-batch");
@@ -84,7 +90,8 @@ void Engine::execute(const Instruction& in, std::size_t position, std::int64_t s
       break;
     case InstrOp::optimizer_step:
       for (std::size_t i = 0; i < mbs.size(); ++i)
-        MTNLG_CHECK(mbs[i].backwarded, str(where(), ": optimizer step before the backward of micro-batch ", i));
+        MTNLG_CHECK(mbs[i].backwarded,
+                    str(where(), ": optimizer step before the backward of micro-batch ", i));
       result.grad_norm = grad_norm();
       if (optimizer_ != nullptr) optimizer_->step(backend_, OptimizerStep{step, lr});
       break;
@@ -99,10 +106,11 @@ void Engine::execute(const Instruction& in, std::size_t position, std::int64_t s
 void Engine::load(MicroBatch& mb, std::int64_t first_sample) {
   MTNLG_CHECK(reader_ != nullptr, "the recipe has no [reader], so there is no data to train on");
   mb.host = reader_->read(BatchRequest{"train", first_sample, options_.micro_batch});
-  MTNLG_CHECK(mb.host.inputs.defined() && mb.host.inputs.ndim() >= 1 && mb.host.inputs.dim(0) == options_.micro_batch,
-              str(reader_->component_label(), " returned inputs ",
-                  mb.host.inputs.defined() ? mb.host.inputs.describe() : "(none)", " for a micro-batch of ",
-                  options_.micro_batch, " samples"));
+  MTNLG_CHECK(
+      mb.host.inputs.defined() && mb.host.inputs.ndim() >= 1 && mb.host.inputs.dim(0) == options_.micro_batch,
+      str(reader_->component_label(), " returned inputs ",
+          mb.host.inputs.defined() ? mb.host.inputs.describe() : "(none)", " for a micro-batch of ",
+          options_.micro_batch, " samples"));
   mb.inputs = backend_.empty(mb.host.inputs.shape(), mb.host.inputs.dtype());
   backend_.upload(mb.inputs, mb.host.inputs.data());
   if (mb.host.targets.defined()) {
@@ -115,8 +123,13 @@ void Engine::load(MicroBatch& mb, std::int64_t first_sample) {
 void Engine::forward(MicroBatch& mb, int index, std::int64_t first_sample) {
   Tensor x = mb.inputs;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
-    const LayerStep ctx{backend_, params_.layer_params(i), layers_[i]->is_loss() ? &mb.targets : nullptr, index,
-                        first_sample, true, i > 0};
+    const LayerStep ctx{backend_,
+                        params_.layer_params(i),
+                        layers_[i]->is_loss() ? &mb.targets : nullptr,
+                        index,
+                        first_sample,
+                        true,
+                        i > 0};
     x = layers_[i]->forward(ctx, x, mb.saved[i]);
   }
   mb.loss = x;
@@ -129,9 +142,14 @@ void Engine::backward(MicroBatch& mb, int index, std::int64_t first_sample) {
   const double loss_weight = 1.0 / options_.micro_batches;
   Tensor dy;
   for (std::size_t i = layers_.size(); i-- > 0;) {
-    const LayerStep ctx{backend_,     params_.layer_params(i), layers_[i]->is_loss() ? &mb.targets : nullptr,
-                        index,        first_sample,            true,
-                        i > 0,        loss_weight};
+    const LayerStep ctx{backend_,
+                        params_.layer_params(i),
+                        layers_[i]->is_loss() ? &mb.targets : nullptr,
+                        index,
+                        first_sample,
+                        true,
+                        i > 0,
+                        loss_weight};
     dy = layers_[i]->backward(ctx, dy, mb.saved[i]);
     mb.saved[i].clear();
   }

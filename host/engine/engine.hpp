@@ -17,10 +17,10 @@ namespace mtnlg::host {
 
 struct EngineOptions {
   DType dtype = DType::f32;
-  int micro_batch = 1;     // samples per micro-batch
-  int micro_batches = 1;   // micro-batches per step (gradient accumulation)
+  int micro_batch = 1;    // samples per micro-batch
+  int micro_batches = 1;  // micro-batches per step (gradient accumulation)
   std::uint64_t seed = 1234;
-  PipelineLayout layout;   // stages, this stage, micro-batches, chunks
+  PipelineLayout layout;  // stages, this stage, micro-batches, chunks
 };
 
 struct StepResult {
@@ -31,10 +31,10 @@ struct StepResult {
 
 class Engine {
  public:
-  // `layers` are this stage's layers, `layer_indices` their positions in the whole model. The last layer of the
-  // last stage must be a loss layer.
-  Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices, const Schedule& schedule,
-         Optimizer* optimizer, Reader* reader, EngineOptions options);
+  // `layers` are this stage's layers, `layer_indices` their positions in the whole model. The last layer of
+  // the last stage must be a loss layer.
+  Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices,
+         const Schedule& schedule, Optimizer* optimizer, Reader* reader, EngineOptions options);
 
   // One optimizer step over micro_batches micro-batches, the first of which starts at global sample
   // `first_sample`. `step` is 1-based.
@@ -51,8 +51,8 @@ class Engine {
     bool loaded = false, forwarded = false, backwarded = false;
   };
 
-  void execute(const Instruction& in, std::size_t position, std::int64_t step, double lr, std::int64_t first_sample,
-               std::vector<MicroBatch>& mbs, StepResult& result);
+  void execute(const Instruction& in, std::size_t position, std::int64_t step, double lr,
+               std::int64_t first_sample, std::vector<MicroBatch>& mbs, StepResult& result);
   void load(MicroBatch& mb, std::int64_t first_sample);
   void forward(MicroBatch& mb, int index, std::int64_t first_sample);
   void backward(MicroBatch& mb, int index, std::int64_t first_sample);

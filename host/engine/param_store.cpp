@@ -24,8 +24,8 @@ class LayerParamView final : public ParamSet {
     if (it == by_name.end()) {
       std::string known;
       for (const auto& [k, p] : by_name) known += (known.empty() ? "" : ", ") + k;
-      fail(str(layer_label, " asked for parameter '", name, "', but it declared only: ",
-               known.empty() ? "none" : known));
+      fail(str(layer_label, " asked for parameter '", name,
+               "', but it declared only: ", known.empty() ? "none" : known));
     }
     return *it->second;
   }
@@ -46,7 +46,9 @@ void copy_slice(const std::vector<double>& full, const Shape& shape, int dim, Te
 
 }  // namespace
 
-std::string StoredParam::full_name() const { return str(layer_index, '.', spec.name); }
+std::string StoredParam::full_name() const {
+  return str(layer_index, '.', spec.name);
+}
 
 ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec>>& declared,
                        const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp)
@@ -86,7 +88,8 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
     view->layer_label = str("layer ", layer_indices[l]);
     for (std::size_t k = 0; k < declared[l].size(); ++k, ++next) {
       const bool fresh = view->by_name.emplace(params_[next].spec.name, &params_[next]).second;
-      MTNLG_CHECK(fresh, str("layer ", layer_indices[l], " declares parameter '", params_[next].spec.name, "' twice"));
+      MTNLG_CHECK(fresh, str("layer ", layer_indices[l], " declares parameter '", params_[next].spec.name,
+                             "' twice"));
     }
     views_.push_back(std::move(view));
   }
@@ -99,11 +102,15 @@ void ParamStore::initialize(std::uint64_t seed) {
     const std::int64_t n = shape_numel(p.spec.shape);
     std::vector<double> full(static_cast<std::size_t>(n));
     switch (p.spec.init.kind) {
-      case InitSpec::Kind::zeros: break;
-      case InitSpec::Kind::constant: std::fill(full.begin(), full.end(), p.spec.init.value); break;
+      case InitSpec::Kind::zeros:
+        break;
+      case InitSpec::Kind::constant:
+        std::fill(full.begin(), full.end(), p.spec.init.value);
+        break;
       case InitSpec::Kind::normal: {
         const rng::Key key = rng::derive_key(seed, p.layer_index, p.spec.name);
-        for (std::int64_t i = 0; i < n; ++i) full[i] = p.spec.init.value * rng::normal(key, static_cast<std::uint64_t>(i));
+        for (std::int64_t i = 0; i < n; ++i)
+          full[i] = p.spec.init.value * rng::normal(key, static_cast<std::uint64_t>(i));
         break;
       }
     }
@@ -111,8 +118,10 @@ void ParamStore::initialize(std::uint64_t seed) {
     const int dim = p.spec.tp_dim >= 0 ? p.spec.tp_dim : 0;
     const TensorParallelSlot slot = p.spec.tp_dim >= 0 ? tp_ : TensorParallelSlot{};
     if (p.spec.shape.empty()) {
-      if (dtype_ == DType::f64) *host.data_as<double>() = full[0];
-      else *host.data_as<float>() = static_cast<float>(full[0]);
+      if (dtype_ == DType::f64)
+        *host.data_as<double>() = full[0];
+      else
+        *host.data_as<float>() = static_cast<float>(full[0]);
     } else if (dtype_ == DType::f64) {
       copy_slice(full, p.spec.shape, dim, slot, host.data_as<double>());
     } else if (dtype_ == DType::f32) {

@@ -21,8 +21,9 @@ std::vector<boost::dll::shared_library>& loaded_handles() {
   return *handles;
 }
 
-const std::set<std::string, std::less<>> kKnownKinds = {"backend", "comm",         "layer",          "strategy", "schedule",
-                                                        "optimizer", "lr_schedule", "batch_schedule", "reader"};
+const std::set<std::string, std::less<>> kKnownKinds = {"backend",     "comm",           "layer",
+                                                        "strategy",    "schedule",       "optimizer",
+                                                        "lr_schedule", "batch_schedule", "reader"};
 
 Refusal refuse(const std::filesystem::path& path, const std::string& origin, std::string reason) {
   return Refusal{path, origin, std::move(reason)};
@@ -36,14 +37,16 @@ std::string fingerprint_str(std::uint64_t fingerprint) {
   return buf;
 }
 
-std::variant<PluginRecord, Refusal> load_plugin_library(const std::filesystem::path& path, const std::string& origin) {
+std::variant<PluginRecord, Refusal> load_plugin_library(const std::filesystem::path& path,
+                                                        const std::string& origin) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return refuse(path, origin, "no such file");
   if (!std::filesystem::is_regular_file(path, ec)) return refuse(path, origin, "not a regular file");
   {
     std::ifstream in(path, std::ios::binary);
     char magic[4] = {};
-    if (!in.read(magic, 4)) return refuse(path, origin, "cannot read the file (or it is shorter than an ELF header)");
+    if (!in.read(magic, 4))
+      return refuse(path, origin, "cannot read the file (or it is shorter than an ELF header)");
     if (!(magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F'))
       return refuse(path, origin, "not a shared library (no ELF header)");
   }
@@ -92,12 +95,14 @@ std::variant<PluginRecord, Refusal> load_plugin_library(const std::filesystem::p
     return refuse(path, origin, "malformed descriptor (missing name, version or component table)");
   for (std::size_t i = 0; i < d->component_count; ++i) {
     const mtnlg_component_entry& c = d->components[i];
-    if (c.kind == nullptr || c.name == nullptr || c.factory == nullptr || (c.key_count > 0 && c.keys == nullptr))
+    if (c.kind == nullptr || c.name == nullptr || c.factory == nullptr ||
+        (c.key_count > 0 && c.keys == nullptr))
       return refuse(path, origin, str("malformed component entry #", i));
     if (!kKnownKinds.contains(c.kind)) {
       std::string kinds;
       for (const auto& k : kKnownKinds) kinds += (kinds.empty() ? "" : ", ") + k;
-      return refuse(path, origin, str("component '", c.name, "' has unknown kind '", c.kind, "' (known: ", kinds, ")"));
+      return refuse(path, origin,
+                    str("component '", c.name, "' has unknown kind '", c.kind, "' (known: ", kinds, ")"));
     }
   }
 

@@ -33,7 +33,8 @@ struct Refusal {
 
 // Loads the library at `path`. On success the library stays loaded for the life of the process (plugins are
 // never unloaded: their objects, vtables and type_info must outlive every use).
-std::variant<PluginRecord, Refusal> load_plugin_library(const std::filesystem::path& path, const std::string& origin);
+std::variant<PluginRecord, Refusal> load_plugin_library(const std::filesystem::path& path,
+                                                        const std::string& origin);
 
 // "0x1234abcd…" as printed in listings and refusals.
 std::string fingerprint_str(std::uint64_t fingerprint);

@@ -76,9 +76,10 @@ void Registry::add(PluginRecord record) {
     const auto& c = d->components[i];
     const auto it = components_.find(std::pair<std::string, std::string>(c.kind, c.name));
     if (it != components_.end()) {
-      refusals_.push_back({record.path, record.origin,
-                           str("duplicate component: ", c.kind, " '", c.name, "' is already provided by plugin '",
-                               it->second.plugin->name, "' (", it->second.plugin->path.string(), ")")});
+      refusals_.push_back(
+          {record.path, record.origin,
+           str("duplicate component: ", c.kind, " '", c.name, "' is already provided by plugin '",
+               it->second.plugin->name, "' (", it->second.plugin->path.string(), ")")});
       return;
     }
   }
@@ -86,8 +87,12 @@ void Registry::add(PluginRecord record) {
   const PluginRecord* owner = plugins_.back().get();
   for (std::size_t i = 0; i < d->component_count; ++i) {
     const auto& c = d->components[i];
-    ComponentRecord rec{c.kind, c.name, c.summary ? c.summary : "", c.factory,
-                        std::vector<mtnlg_key_spec>(c.keys, c.keys + c.key_count), owner};
+    ComponentRecord rec{c.kind,
+                        c.name,
+                        c.summary ? c.summary : "",
+                        c.factory,
+                        std::vector<mtnlg_key_spec>(c.keys, c.keys + c.key_count),
+                        owner};
     components_.emplace(std::pair<std::string, std::string>(c.kind, c.name), std::move(rec));
   }
 }
@@ -97,12 +102,13 @@ const ComponentRecord* Registry::find(std::string_view kind, std::string_view na
   return it == components_.end() ? nullptr : &it->second;
 }
 
-const ComponentRecord& Registry::require(std::string_view kind, std::string_view name, const SourcePos& where) const {
+const ComponentRecord& Registry::require(std::string_view kind, std::string_view name,
+                                         const SourcePos& where) const {
   if (const ComponentRecord* r = find(kind, name)) return *r;
   std::string known;
   for (const auto* r : of_kind(kind)) known += (known.empty() ? "" : ", ") + r->name;
-  fail(str(where.str(), ": unknown ", kind, " '", name, "'; known ", kind, "s: ",
-           known.empty() ? "none (is its plugin loaded? see `mtnlg plugins`)" : known));
+  fail(str(where.str(), ": unknown ", kind, " '", name, "'; known ", kind,
+           "s: ", known.empty() ? "none (is its plugin loaded? see `mtnlg plugins`)" : known));
 }
 
 std::vector<const ComponentRecord*> Registry::of_kind(std::string_view kind) const {
@@ -122,7 +128,8 @@ std::unique_ptr<Component> Registry::create(const ComponentRecord& record, const
   char reason[1024] = "";
   void* made = record.factory(&args, reason, sizeof reason);
   if (made == nullptr)
-    fail(str(record.kind, " '", record.name, "' (plugin '", record.plugin->name, "', ", record.plugin->path.string(),
+    fail(str(record.kind, " '", record.name, "' (plugin '", record.plugin->name, "', ",
+             record.plugin->path.string(),
              ") could not be created: ", reason[0] ? reason : "its factory gave no reason"));
   std::unique_ptr<Component> component(static_cast<Component*>(made));
   component->set_component_label(str(record.kind, " '", record.name, "'"));

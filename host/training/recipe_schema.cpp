@@ -21,7 +21,8 @@ const mtnlg_key_spec kModelKeys[] = {
     {"padded_vocab", MTNLG_KEY_INT, "0",
      "embedding rows, the same in every layout (51200 for GPT-2); 0 = vocab_size", nullptr},
     {"init_std", MTNLG_KEY_FLOAT, "0.02", "standard deviation of the normal weight initialisation", nullptr},
-    {"stack", MTNLG_KEY_ARRAY, nullptr, "the layers, in order: [[model.stack]] tables with layer = \"name\"", nullptr},
+    {"stack", MTNLG_KEY_ARRAY, nullptr, "the layers, in order: [[model.stack]] tables with layer = \"name\"",
+     nullptr},
 };
 
 const mtnlg_key_spec kTrainKeys[] = {
@@ -29,8 +30,8 @@ const mtnlg_key_spec kTrainKeys[] = {
     {"seed", MTNLG_KEY_INT, "1234", "seed of initialisation, dropout and data order", nullptr},
     {"dtype", MTNLG_KEY_STRING, "\"f32\"", "parameter and activation precision", "f32|f64|bf16|fp16"},
     {"micro_batch", MTNLG_KEY_INT, "1", "samples per micro-batch", nullptr},
-    {"global_batch", MTNLG_KEY_INT, "0", "samples per optimizer step over all data-parallel ranks; 0 = micro_batch",
-     nullptr},
+    {"global_batch", MTNLG_KEY_INT, "0",
+     "samples per optimizer step over all data-parallel ranks; 0 = micro_batch", nullptr},
     {"eval_interval", MTNLG_KEY_INT, "0", "steps between validation-loss evaluations; 0 = never", nullptr},
 };
 
@@ -42,14 +43,15 @@ const mtnlg_key_spec kParallelKeys[] = {
 };
 
 const mtnlg_key_spec kPluginsKeys[] = {
-    {"load", MTNLG_KEY_ARRAY, "[]", "plugin libraries (or directories) to load, relative to this recipe", nullptr},
+    {"load", MTNLG_KEY_ARRAY, "[]", "plugin libraries (or directories) to load, relative to this recipe",
+     nullptr},
 };
 
 const mtnlg_key_spec kNameKey = {"name", MTNLG_KEY_STRING, nullptr, "the component to use", nullptr};
 const mtnlg_key_spec kStackKeys[] = {
     {"layer", MTNLG_KEY_STRING, nullptr, "the layer component", nullptr},
-    {"repeat", MTNLG_KEY_INT, "1", "instances of this entry; the string \"model.layers\" repeats it that often",
-     nullptr},
+    {"repeat", MTNLG_KEY_INT, "1",
+     "instances of this entry; the string \"model.layers\" repeats it that often", nullptr},
 };
 
 struct Slot {
@@ -63,9 +65,11 @@ const Slot kSlots[] = {
     {"reader", "reader", nullptr},
 };
 
-const char* const kSections[] = {"model", "train", "parallel", "plugins", "backend", "optimizer", "reader", "schedule"};
+const char* const kSections[] = {"model",   "train",     "parallel", "plugins",
+                                 "backend", "optimizer", "reader",   "schedule"};
 
-std::vector<mtnlg_key_spec> with_host_keys(std::span<const mtnlg_key_spec> host, const std::vector<mtnlg_key_spec>& own) {
+std::vector<mtnlg_key_spec> with_host_keys(std::span<const mtnlg_key_spec> host,
+                                           const std::vector<mtnlg_key_spec>& own) {
   std::vector<mtnlg_key_spec> all(host.begin(), host.end());
   all.insert(all.end(), own.begin(), own.end());
   return all;
@@ -82,7 +86,9 @@ Table& section(Table& recipe, const char* name) {
   return v->as_table();
 }
 
-[[noreturn]] void at(const Value& v, const std::string& message) { throw recipe::RecipeError(v.pos, message); }
+[[noreturn]] void at(const Value& v, const std::string& message) {
+  throw recipe::RecipeError(v.pos, message);
+}
 
 void require_positive(const Table& t, const char* section_name, const char* key) {
   const Value& v = *t.find(key);
@@ -120,9 +126,11 @@ void validate_stack(Table& recipe, Table& model, const Registry& registry) {
     }
     const Value* layer = t.find("layer");
     if (layer == nullptr || !layer->is_string())
-      throw recipe::RecipeError(layer ? layer->pos : t.pos, str("model.stack entry ", n, " needs layer = \"<name>\""));
+      throw recipe::RecipeError(layer ? layer->pos : t.pos,
+                                str("model.stack entry ", n, " needs layer = \"<name>\""));
     const ComponentRecord& rec = registry.require("layer", layer->as_string(), layer->pos);
-    recipe::validate_table(t, str("[[model.stack]] #", n, " (layer '", rec.name, "')"), with_host_keys(kStackKeys, rec.keys));
+    recipe::validate_table(t, str("[[model.stack]] #", n, " (layer '", rec.name, "')"),
+                           with_host_keys(kStackKeys, rec.keys));
     if (t.get_int("repeat") < 1) at(*t.find("repeat"), "repeat must be at least 1");
   }
   (void)recipe;
@@ -144,7 +152,8 @@ void validate_recipe(Table& recipe, const Registry& registry) {
 
   Table& model = section(recipe, "model");
   recipe::validate_table(model, "[model]", kModelKeys);
-  for (const char* key : {"layers", "hidden", "heads", "seq_len", "vocab_size"}) require_positive(model, "model", key);
+  for (const char* key : {"layers", "hidden", "heads", "seq_len", "vocab_size"})
+    require_positive(model, "model", key);
   if (model.get_int("hidden") % model.get_int("heads") != 0)
     at(*model.find("heads"), str("model.heads (", model.get_int("heads"), ") must divide model.hidden (",
                                  model.get_int("hidden"), ")"));
@@ -165,15 +174,18 @@ void validate_recipe(Table& recipe, const Registry& registry) {
   Value& global = *train.find("global_batch");
   if (global.as_int() == 0) global = Value(train.get_int("micro_batch"), global.pos);
   if (global.as_int() < 1 || global.as_int() % train.get_int("micro_batch") != 0)
-    at(global, str("train.global_batch (", global.as_int(), ") must be a positive multiple of train.micro_batch (",
-                   train.get_int("micro_batch"), ")"));
-  if (train.get_int("eval_interval") < 0) at(*train.find("eval_interval"), "train.eval_interval must be >= 0");
+    at(global,
+       str("train.global_batch (", global.as_int(), ") must be a positive multiple of train.micro_batch (",
+           train.get_int("micro_batch"), ")"));
+  if (train.get_int("eval_interval") < 0)
+    at(*train.find("eval_interval"), "train.eval_interval must be >= 0");
 
   Table& parallel = section(recipe, "parallel");
   recipe::validate_table(parallel, "[parallel]", kParallelKeys);
   check_not_yet(parallel);
   const Value& schedule_name = *parallel.find("schedule");
-  const ComponentRecord& schedule = registry.require("schedule", schedule_name.as_string(), schedule_name.pos);
+  const ComponentRecord& schedule =
+      registry.require("schedule", schedule_name.as_string(), schedule_name.pos);
   recipe::validate_table(section(recipe, "schedule"), str("[schedule] (", schedule.name, ")"), schedule.keys);
 
   for (const Slot& slot : kSlots) {
@@ -182,16 +194,19 @@ void validate_recipe(Table& recipe, const Registry& registry) {
     if (!t.contains("name") && slot.default_name != nullptr) t.set("name", Value(slot.default_name));
     const Value* name = t.find("name");
     if (name == nullptr || !name->is_string())
-      throw recipe::RecipeError(name ? name->pos : t.pos, str("[", slot.section, "] needs name = \"<", slot.kind, ">\""));
+      throw recipe::RecipeError(name ? name->pos : t.pos,
+                                str("[", slot.section, "] needs name = \"<", slot.kind, ">\""));
     const ComponentRecord& rec = registry.require(slot.kind, name->as_string(), name->pos);
     mtnlg_key_spec name_key = kNameKey;
-    recipe::validate_table(t, str("[", slot.section, "] (", rec.name, ")"), with_host_keys({&name_key, 1}, rec.keys));
+    recipe::validate_table(t, str("[", slot.section, "] (", rec.name, ")"),
+                           with_host_keys({&name_key, 1}, rec.keys));
   }
 
   validate_stack(recipe, model, registry);
 }
 
-Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::string>& overrides, Registry& registry) {
+Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                     Registry& registry) {
   Table recipe = recipe::load_recipe(file);
   for (const std::string& o : overrides) recipe::apply_override(recipe, o);
   if (const Value* plugins = recipe.find_path("plugins.load")) {
@@ -199,7 +214,8 @@ Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::s
     for (const Value& p : plugins->as_array()) {
       if (!p.is_string()) at(p, "plugins.load entries must be strings (paths)");
       std::filesystem::path path = p.as_string();
-      if (path.is_relative() && !p.pos.file.empty()) path = std::filesystem::path(p.pos.file).parent_path() / path;
+      if (path.is_relative() && !p.pos.file.empty())
+        path = std::filesystem::path(p.pos.file).parent_path() / path;
       registry.load_required(path, p.pos.str());
     }
   }
@@ -212,7 +228,8 @@ std::vector<StackEntry> expand_stack(const Table& recipe) {
   int index = 0;
   for (const Value& entry : recipe.find_path("model.stack")->as_array()) {
     const Table& t = entry.as_table();
-    for (std::int64_t r = 0; r < t.get_int("repeat"); ++r) out.push_back({index++, t.get_string("layer"), &t});
+    for (std::int64_t r = 0; r < t.get_int("repeat"); ++r)
+      out.push_back({index++, t.get_string("layer"), &t});
   }
   return out;
 }

@@ -1,8 +1,8 @@
 #pragma once
-// The recipe's shape as the host sees it: the sections the host owns ([model], [train], [parallel], [plugins])
-// and the component slots whose keys come from the chosen plugin ([backend], [optimizer], [reader],
-// [schedule], each [[model.stack]] entry). Validation is strict: unknown keys, wrong types and missing
-// required keys are errors at file:line:col (or at the --set that caused them).
+// The recipe's shape as the host sees it: the sections the host owns ([model], [train], [parallel],
+// [plugins]) and the component slots whose keys come from the chosen plugin ([backend], [optimizer],
+// [reader], [schedule], each [[model.stack]] entry). Validation is strict: unknown keys, wrong types and
+// missing required keys are errors at file:line:col (or at the --set that caused them).
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,15 +15,16 @@ namespace mtnlg::host {
 // Loads the recipe, applies --set overrides, loads the plugins it names ([plugins] load, relative to the file
 // that names them) and validates it against the host's keys and every chosen component's keys, filling in
 // defaults. The result is the fully resolved recipe.
-Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::string>& overrides, Registry& registry);
+Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                     Registry& registry);
 
 // Validation alone, for a recipe already loaded (used by resolve_recipe and tests).
 void validate_recipe(Table& recipe, const Registry& registry);
 
 // One layer of the model after [[model.stack]] repeats are expanded.
 struct StackEntry {
-  int index = 0;       // position in the model
-  std::string layer;   // component name
+  int index = 0;      // position in the model
+  std::string layer;  // component name
   const Table* params = nullptr;
 };
 std::vector<StackEntry> expand_stack(const Table& recipe);

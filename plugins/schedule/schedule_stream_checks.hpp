@@ -28,7 +28,8 @@ inline int peak_in_flight(const std::vector<mtnlg::Instruction>& stream) {
 
 // Each micro-batch: forward once, backward once after it; receives and loads before the forward, sends after;
 // p2p only towards stages that exist; the step ends with reduce_grads then optimizer_step.
-inline void expect_complete(const std::vector<mtnlg::Instruction>& stream, int micro_batches, int stage, int stages) {
+inline void expect_complete(const std::vector<mtnlg::Instruction>& stream, int micro_batches, int stage,
+                            int stages) {
   using mtnlg::InstrOp;
   const bool first = stage == 0, last = stage == stages - 1;
   for (int mb = 0; mb < micro_batches; ++mb) {
@@ -38,7 +39,8 @@ inline void expect_complete(const std::vector<mtnlg::Instruction>& stream, int m
       return it == stream.end() ? -1 : static_cast<int>(it - stream.begin());
     };
     const auto count = [&](InstrOp op) {
-      return std::count_if(stream.begin(), stream.end(), [&](const auto& in) { return in.op == op && in.micro_batch == mb; });
+      return std::count_if(stream.begin(), stream.end(),
+                           [&](const auto& in) { return in.op == op && in.micro_batch == mb; });
     };
     EXPECT_EQ(count(InstrOp::forward), 1) << "mb " << mb;
     EXPECT_EQ(count(InstrOp::backward), 1) << "mb " << mb;

@@ -10,7 +10,8 @@ namespace {
 std::string supported_dtypes(const ErasedKernel (&kernels)[kDTypeCount]) {
   std::string out;
   for (int i = 0; i < kDTypeCount; ++i)
-    if (kernels[i] != nullptr) out += (out.empty() ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
+    if (kernels[i] != nullptr)
+      out += (out.empty() ? "" : ", ") + std::string(dtype_name(static_cast<DType>(i)));
   return out;
 }
 }  // namespace
@@ -31,7 +32,8 @@ bool OpTable::supports(std::string_view op, DType dtype) const {
 
 std::vector<std::string> OpTable::names() const {
   std::vector<std::string> out;
-  for (const auto& [name, entry] : entries_) out.push_back(name + " (" + supported_dtypes(entry.kernels) + ")");
+  for (const auto& [name, entry] : entries_)
+    out.push_back(name + " (" + supported_dtypes(entry.kernels) + ")");
   return out;
 }
 
@@ -59,16 +61,20 @@ Tensor Backend::empty(Shape shape, DType dtype) {
 }
 
 void Backend::upload(const Tensor& dst, const void* src) {
-  MTNLG_CHECK(dst.is_contiguous(), component_label() + ": upload into a non-contiguous tensor " + dst.describe());
+  MTNLG_CHECK(dst.is_contiguous(),
+              component_label() + ": upload into a non-contiguous tensor " + dst.describe());
   MTNLG_GUARDED(component_label(), do_upload(dst, src));
 }
 
 void Backend::download(void* dst, const Tensor& src) {
-  MTNLG_CHECK(src.is_contiguous(), component_label() + ": download from a non-contiguous tensor " + src.describe());
+  MTNLG_CHECK(src.is_contiguous(),
+              component_label() + ": download from a non-contiguous tensor " + src.describe());
   MTNLG_GUARDED(component_label(), do_download(dst, src));
 }
 
-void Backend::synchronize() { MTNLG_GUARDED(component_label(), do_synchronize()); }
+void Backend::synchronize() {
+  MTNLG_GUARDED(component_label(), do_synchronize());
+}
 
 AllocStats Backend::alloc_stats() const {
   AllocStats stats;

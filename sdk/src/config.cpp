@@ -20,25 +20,38 @@ std::string SourcePos::str() const {
 
 std::string_view value_type_name(ValueType t) {
   switch (t) {
-    case ValueType::none: return "nothing";
-    case ValueType::boolean: return "boolean";
-    case ValueType::integer: return "integer";
-    case ValueType::floating: return "float";
-    case ValueType::string: return "string";
-    case ValueType::array: return "array";
-    case ValueType::table: return "table";
+    case ValueType::none:
+      return "nothing";
+    case ValueType::boolean:
+      return "boolean";
+    case ValueType::integer:
+      return "integer";
+    case ValueType::floating:
+      return "float";
+    case ValueType::string:
+      return "string";
+    case ValueType::array:
+      return "array";
+    case ValueType::table:
+      return "table";
   }
   return "?";
 }
 
 std::string_view key_type_name(int type) {
   switch (type) {
-    case MTNLG_KEY_BOOL: return "boolean";
-    case MTNLG_KEY_INT: return "integer";
-    case MTNLG_KEY_FLOAT: return "float";
-    case MTNLG_KEY_STRING: return "string";
-    case MTNLG_KEY_ARRAY: return "array";
-    case MTNLG_KEY_TABLE: return "table";
+    case MTNLG_KEY_BOOL:
+      return "boolean";
+    case MTNLG_KEY_INT:
+      return "integer";
+    case MTNLG_KEY_FLOAT:
+      return "float";
+    case MTNLG_KEY_STRING:
+      return "string";
+    case MTNLG_KEY_ARRAY:
+      return "array";
+    case MTNLG_KEY_TABLE:
+      return "table";
   }
   return "?";
 }
@@ -92,20 +105,34 @@ const Value& require(const Table& t, std::string_view key) {
   if (v == nullptr) fail(str(t.pos.str(), ": missing key '", key, "'"));
   return *v;
 }
-std::string_view article(std::string_view noun) { return noun.find_first_of("aeiou") == 0 ? "an " : "a "; }
+std::string_view article(std::string_view noun) {
+  return noun.find_first_of("aeiou") == 0 ? "an " : "a ";
+}
 [[noreturn]] void type_error(const Value& v, std::string_view wanted) {
   const std::string_view found = value_type_name(v.type());
-  fail(str(v.pos.str(), ": expected ", article(wanted), wanted, ", found ", article(found), found, " (", v.to_toml(),
-           ")"));
+  fail(str(v.pos.str(), ": expected ", article(wanted), wanted, ", found ", article(found), found, " (",
+           v.to_toml(), ")"));
 }
 }  // namespace
 
-bool Table::get_bool(std::string_view key) const { return require(*this, key).as_bool(); }
-std::int64_t Table::get_int(std::string_view key) const { return require(*this, key).as_int(); }
-double Table::get_float(std::string_view key) const { return require(*this, key).as_float(); }
-const std::string& Table::get_string(std::string_view key) const { return require(*this, key).as_string(); }
-const Table& Table::get_table(std::string_view key) const { return require(*this, key).as_table(); }
-const Array& Table::get_array(std::string_view key) const { return require(*this, key).as_array(); }
+bool Table::get_bool(std::string_view key) const {
+  return require(*this, key).as_bool();
+}
+std::int64_t Table::get_int(std::string_view key) const {
+  return require(*this, key).as_int();
+}
+double Table::get_float(std::string_view key) const {
+  return require(*this, key).as_float();
+}
+const std::string& Table::get_string(std::string_view key) const {
+  return require(*this, key).as_string();
+}
+const Table& Table::get_table(std::string_view key) const {
+  return require(*this, key).as_table();
+}
+const Array& Table::get_array(std::string_view key) const {
+  return require(*this, key).as_array();
+}
 
 bool Value::as_bool() const {
   if (!is_bool()) type_error(*this, "boolean");
@@ -146,11 +173,21 @@ std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
           char buf[8];
@@ -187,11 +224,16 @@ std::string format_float(double d) {
 
 std::string Value::to_toml() const {
   switch (type()) {
-    case ValueType::none: return "";
-    case ValueType::boolean: return as_bool() ? "true" : "false";
-    case ValueType::integer: return std::to_string(as_int());
-    case ValueType::floating: return format_float(std::get<double>(data_));
-    case ValueType::string: return quote(as_string());
+    case ValueType::none:
+      return "";
+    case ValueType::boolean:
+      return as_bool() ? "true" : "false";
+    case ValueType::integer:
+      return std::to_string(as_int());
+    case ValueType::floating:
+      return format_float(std::get<double>(data_));
+    case ValueType::string:
+      return quote(as_string());
     case ValueType::array: {
       std::string out = "[";
       const Array& a = as_array();

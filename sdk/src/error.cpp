@@ -9,7 +9,9 @@ namespace mtnlg {
 Error::Error(const std::string& message) : std::runtime_error(message) {}
 Error::~Error() = default;
 
-void fail(const std::string& message) { throw Error(message); }
+void fail(const std::string& message) {
+  throw Error(message);
+}
 
 void rethrow_as_error(std::string_view who) {
   try {

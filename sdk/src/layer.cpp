@@ -7,7 +7,9 @@ namespace mtnlg {
 ParamSet::~ParamSet() = default;
 Layer::~Layer() = default;
 
-void SavedState::put(std::string name, Tensor t) { tensors_[std::move(name)] = std::move(t); }
+void SavedState::put(std::string name, Tensor t) {
+  tensors_[std::move(name)] = std::move(t);
+}
 
 const Tensor& SavedState::get(std::string_view name) const {
   const auto it = tensors_.find(name);
@@ -20,7 +22,9 @@ const Tensor& SavedState::get(std::string_view name) const {
   return it->second;
 }
 
-bool SavedState::contains(std::string_view name) const { return tensors_.find(name) != tensors_.end(); }
+bool SavedState::contains(std::string_view name) const {
+  return tensors_.find(name) != tensors_.end();
+}
 
 std::size_t SavedState::bytes() const {
   std::size_t n = 0;

@@ -15,7 +15,9 @@ void stderr_sink(int level, const char* message, std::size_t length) {
 }
 }  // namespace
 
-void set_log_sink(LogSink sink) { g_sink.store(sink); }
+void set_log_sink(LogSink sink) {
+  g_sink.store(sink);
+}
 
 void log(LogLevel level, std::string_view message) {
   LogSink sink = g_sink.load();

@@ -15,8 +15,9 @@ void require_operand(const char* op, const char* name, const Tensor& t, DType dt
                      Device device) {
   MTNLG_CHECK(t.defined(),
               str(op, ": operand ", name, " is an undefined tensor; allocate it with backend.empty()"));
-  MTNLG_CHECK(t.device() == device, str(op, ": operand ", name, " is ", t.describe(), " but this backend runs on ",
-                                        device_str(device), "; allocate it on this backend"));
+  MTNLG_CHECK(t.device() == device,
+              str(op, ": operand ", name, " is ", t.describe(), " but this backend runs on ",
+                  device_str(device), "; allocate it on this backend"));
   MTNLG_CHECK(t.dtype() == dtype,
               str(op, ": operand ", name, " is ", t.describe(), " but the op runs in ", dtype_name(dtype),
                   " (the dtype of ", dtype_from, "); all operands need the same dtype"));

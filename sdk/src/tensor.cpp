@@ -11,7 +11,8 @@ std::int64_t shape_numel(const Shape& shape) {
   std::int64_t n = 1;
   for (auto d : shape) {
     MTNLG_CHECK(d >= 0, "negative dimension in shape " + shape_str(shape));
-    MTNLG_CHECK(!__builtin_mul_overflow(n, d, &n), "shape " + shape_str(shape) + " has more than 2^63 elements");
+    MTNLG_CHECK(!__builtin_mul_overflow(n, d, &n),
+                "shape " + shape_str(shape) + " has more than 2^63 elements");
   }
   return n;
 }
@@ -26,14 +27,18 @@ std::string shape_str(const Shape& shape) {
 
 std::string device_str(Device device) {
   switch (device.kind) {
-    case DeviceKind::meta: return "meta";
-    case DeviceKind::cpu: return "cpu";
-    case DeviceKind::cuda: return str("cuda:", device.index);
+    case DeviceKind::meta:
+      return "meta";
+    case DeviceKind::cpu:
+      return "cpu";
+    case DeviceKind::cuda:
+      return str("cuda:", device.index);
   }
   return "?";
 }
 
-Storage::Storage(void* data, std::size_t bytes, Device device, std::function<void(void*, std::size_t)> release)
+Storage::Storage(void* data, std::size_t bytes, Device device,
+                 std::function<void(void*, std::size_t)> release)
     : data_(data), bytes_(bytes), device_(device), release_(std::move(release)) {}
 
 Storage::~Storage() {
@@ -67,9 +72,13 @@ std::int64_t Tensor::dim(int i) const {
   return shape_[k];
 }
 
-bool Tensor::is_contiguous() const { return strides_ == contiguous_strides(shape_); }
+bool Tensor::is_contiguous() const {
+  return strides_ == contiguous_strides(shape_);
+}
 
-Device Tensor::device() const { return storage_ ? storage_->device() : Device{}; }
+Device Tensor::device() const {
+  return storage_ ? storage_->device() : Device{};
+}
 
 void* Tensor::data() const {
   if (!storage_ || storage_->data() == nullptr) return nullptr;
@@ -89,7 +98,8 @@ Tensor Tensor::reshape(Shape shape) const {
     }
   }
   if (infer >= 0) {
-    MTNLG_CHECK(known > 0 && numel() % known == 0, str("cannot reshape ", describe(), " to ", shape_str(shape)));
+    MTNLG_CHECK(known > 0 && numel() % known == 0,
+                str("cannot reshape ", describe(), " to ", shape_str(shape)));
     shape[infer] = numel() / known;
   }
   MTNLG_CHECK(shape_numel(shape) == numel(), str("cannot reshape ", describe(), " to ", shape_str(shape)));
@@ -102,8 +112,9 @@ Tensor Tensor::reshape(Shape shape) const {
 Tensor Tensor::slice(int dim_index, std::int64_t start, std::int64_t length) const {
   const int d = dim_index < 0 ? dim_index + ndim() : dim_index;
   MTNLG_CHECK(d >= 0 && d < ndim(), str("slice dimension ", dim_index, " out of range for ", describe()));
-  MTNLG_CHECK(start >= 0 && length >= 0 && start + length <= shape_[d],
-              str("slice [", start, ", ", start + length, ") of dimension ", d, " out of range for ", describe()));
+  MTNLG_CHECK(
+      start >= 0 && length >= 0 && start + length <= shape_[d],
+      str("slice [", start, ", ", start + length, ") of dimension ", d, " out of range for ", describe()));
   Tensor t = *this;
   t.offset_ += start * strides_[d];
   t.shape_[d] = length;
@@ -119,7 +130,8 @@ Tensor Tensor::sub_buffer(std::int64_t element_offset, Shape shape) const {
 
 Tensor Tensor::transpose(int d0, int d1) const {
   const int a = d0 < 0 ? d0 + ndim() : d0, b = d1 < 0 ? d1 + ndim() : d1;
-  MTNLG_CHECK(a >= 0 && a < ndim() && b >= 0 && b < ndim(), str("transpose(", d0, ", ", d1, ") of ", describe()));
+  MTNLG_CHECK(a >= 0 && a < ndim() && b >= 0 && b < ndim(),
+              str("transpose(", d0, ", ", d1, ") of ", describe()));
   Tensor t = *this;
   std::swap(t.shape_[a], t.shape_[b]);
   std::swap(t.strides_[a], t.strides_[b]);

@@ -137,7 +137,8 @@ TEST(Engine, TwoStepsWithGradientAccumulationMatchTheArithmeticByHand) {
     EXPECT_NEAR(result.loss, expected, 1e-13 * expected) << "step " << step;
     EXPECT_EQ(result.samples, 6);
   }
-  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(), 1e-13);
+  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
+               1e-13);
 }
 
 TEST(Engine, GPipeAnd1F1BGiveBitwiseEqualWeights) {
@@ -147,7 +148,8 @@ TEST(Engine, GPipeAnd1F1BGiveBitwiseEqualWeights) {
   host::Stage b(load_mlp(r2, {"parallel.schedule=1f1b"}), r2);
   EXPECT_NE(a.engine().instructions(), b.engine().instructions());
   for (int step = 1; step <= 2; ++step) {
-    EXPECT_EQ(a.engine().train_step(step, 0.1, (step - 1) * 6).loss, b.engine().train_step(step, 0.1, (step - 1) * 6).loss);
+    EXPECT_EQ(a.engine().train_step(step, 0.1, (step - 1) * 6).loss,
+              b.engine().train_step(step, 0.1, (step - 1) * 6).loss);
   }
   EXPECT_EQ(download(a.backend(), a.engine().params().flat_buffers()[0].values),
             download(b.backend(), b.engine().params().flat_buffers()[0].values));
@@ -173,7 +175,8 @@ TEST(Engine, F32TracksTheF64HandResult) {
   HandMlp hand(7);
   const double loss = stage.engine().train_step(1, 0.1, 0).loss;
   EXPECT_NEAR(loss, hand.step(0, 2, 3, 0.1), 1e-6);
-  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(), 1e-6);
+  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
+               1e-6);
 }
 
 TEST(Engine, MetaBackendAccountsExactlyWhatTheCpuBackendAllocates) {

@@ -89,8 +89,9 @@ TEST(PluginLoading, RefusesAMissingFileAndAnEmptyFileAndADirectoryNamedLikeALibr
   EXPECT_THAT(r.refusals()[1].reason, HasSubstr("cannot read the file"));
   // A directory is scanned for lib*.so; one that is itself a directory is not a plugin.
   const auto libdir = dir / "nested" / "libdir.so";
-  EXPECT_TRUE(std::get<host::Refusal>(host::load_plugin_library(libdir, "test")).reason.find("not a regular file") !=
-              std::string::npos);
+  EXPECT_TRUE(
+      std::get<host::Refusal>(host::load_plugin_library(libdir, "test")).reason.find("not a regular file") !=
+      std::string::npos);
 }
 
 TEST(PluginLoading, RefusesAComponentOfAnUnknownKind) {
@@ -105,7 +106,8 @@ TEST(PluginLoading, RefusesAWholeLibraryThatDuplicatesAComponent) {
   ASSERT_NE(r.find("layer", "gelu"), nullptr);
   r.load(MTNLG_TEST_DUPLICATE, "test");
   const std::string why = r.refusals().back().reason;
-  EXPECT_THAT(why, HasSubstr("duplicate component: layer 'gelu' is already provided by plugin 'layer-dense'"));
+  EXPECT_THAT(why,
+              HasSubstr("duplicate component: layer 'gelu' is already provided by plugin 'layer-dense'"));
   EXPECT_EQ(r.find("layer", "dup_only_here"), nullptr) << "a refused library must not be half registered";
 }
 
@@ -115,7 +117,8 @@ TEST(PluginLoading, LoadRequiredTurnsARefusalIntoAnErrorNamingWhoAsked) {
     r.load_required("/nonexistent/libnothing.so", "recipes/x.toml:3:9");
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("recipes/x.toml:3:9: plugin /nonexistent/libnothing.so was refused: no such file"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("recipes/x.toml:3:9: plugin /nonexistent/libnothing.so was refused: no such file"));
   }
 }
 
@@ -148,7 +151,8 @@ TEST(Components, AnUnknownNameListsTheKnownOnesOfThatKind) {
     r.require("layer", "lineer", where);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("recipes/tiny.toml:12:9: unknown layer 'lineer'; known layers: gelu, linear"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("recipes/tiny.toml:12:9: unknown layer 'lineer'; known layers: gelu, linear"));
   }
 }
 

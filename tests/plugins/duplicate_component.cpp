@@ -8,7 +8,9 @@ class Identity final : public mtnlg::Layer {
   explicit Identity(const mtnlg::CreateArgs&) {}
 
  protected:
-  mtnlg::Tensor do_forward(const mtnlg::LayerStep&, const mtnlg::Tensor& x, mtnlg::SavedState&) override { return x; }
+  mtnlg::Tensor do_forward(const mtnlg::LayerStep&, const mtnlg::Tensor& x, mtnlg::SavedState&) override {
+    return x;
+  }
   mtnlg::Tensor do_backward(const mtnlg::LayerStep&, const mtnlg::Tensor& dy, mtnlg::SavedState&) override {
     return dy;
   }

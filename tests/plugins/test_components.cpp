@@ -20,16 +20,20 @@ class RegressionReader final : public Reader {
     Batch b{host_tensor({r.samples, features_}, dtype_), host_tensor({r.samples, outputs_}, dtype_)};
     for (int i = 0; i < r.samples; ++i) {
       const double s = static_cast<double>(r.first_sample + i + 1);
-      for (std::int64_t j = 0; j < features_; ++j) set(b.inputs, i * features_ + j, std::sin(0.37 * s + 0.11 * (j + 1)));
-      for (std::int64_t k = 0; k < outputs_; ++k) set(b.targets, i * outputs_ + k, std::cos(0.23 * s - 0.19 * (k + 1)));
+      for (std::int64_t j = 0; j < features_; ++j)
+        set(b.inputs, i * features_ + j, std::sin(0.37 * s + 0.11 * (j + 1)));
+      for (std::int64_t k = 0; k < outputs_; ++k)
+        set(b.targets, i * outputs_ + k, std::cos(0.23 * s - 0.19 * (k + 1)));
     }
     return b;
   }
 
  private:
   void set(const Tensor& t, std::int64_t i, double v) const {
-    if (dtype_ == DType::f64) t.data_as<double>()[i] = v;
-    else t.data_as<float>()[i] = static_cast<float>(v);
+    if (dtype_ == DType::f64)
+      t.data_as<double>()[i] = v;
+    else
+      t.data_as<float>()[i] = static_cast<float>(v);
   }
   std::int64_t features_, outputs_;
   DType dtype_;
@@ -37,7 +41,9 @@ class RegressionReader final : public Reader {
 
 class FailingFactoryLayer final : public Layer {
  public:
-  explicit FailingFactoryLayer(const CreateArgs&) { throw std::runtime_error("deliberately failing factory"); }
+  explicit FailingFactoryLayer(const CreateArgs&) {
+    throw std::runtime_error("deliberately failing factory");
+  }
 
  protected:
   Tensor do_forward(const LayerStep&, const Tensor& x, SavedState&) override { return x; }
@@ -63,7 +69,9 @@ const mtnlg_key_spec kRegressionKeys[] = {
 }  // namespace mtnlg::testing
 
 MTNLG_PLUGIN("test-components", "1.2.3",
-             mtnlg::component<mtnlg::testing::RegressionReader>("test_regression", "deterministic sin/cos samples",
+             mtnlg::component<mtnlg::testing::RegressionReader>("test_regression",
+                                                                "deterministic sin/cos samples",
                                                                 mtnlg::testing::kRegressionKeys),
-             mtnlg::component<mtnlg::testing::FailingFactoryLayer>("test_failing", "its factory always fails"),
+             mtnlg::component<mtnlg::testing::FailingFactoryLayer>("test_failing",
+                                                                   "its factory always fails"),
              mtnlg::component<mtnlg::testing::ThrowingLayer>("test_throwing", "throws from forward"))

@@ -32,15 +32,26 @@ TEST(Tensor, ViewsShareStorageAndComputeStridesAndOffsets) {
 
 TEST(Tensor, BadViewsAreErrorsNamingTheTensor) {
   Tensor t = host_tensor({4, 6}, DType::f32);
-  EXPECT_THAT([&] { t.reshape({5, 5}); }, ThrowsMessage<Error>(HasSubstr("cannot reshape f32 (4, 6) on cpu to (5, 5)")));
-  EXPECT_THAT([&] { t.slice(1, 4, 3); }, ThrowsMessage<Error>(HasSubstr("slice [4, 7) of dimension 1 out of range")));
-  EXPECT_THAT([&] { t.slice(1, 0, 2).reshape({8}); }, ThrowsMessage<Error>(HasSubstr("reshape of a non-contiguous")));
-  EXPECT_THAT([&] { t.data_as<double>(); }, ThrowsMessage<Error>(HasSubstr("tensor is f32, accessed as f64")));
+  EXPECT_THAT(
+      [&] {
+        t.reshape({5, 5});
+      },
+      ThrowsMessage<Error>(HasSubstr("cannot reshape f32 (4, 6) on cpu to (5, 5)")));
+  EXPECT_THAT([&] { t.slice(1, 4, 3); },
+              ThrowsMessage<Error>(HasSubstr("slice [4, 7) of dimension 1 out of range")));
+  EXPECT_THAT([&] { t.slice(1, 0, 2).reshape({8}); },
+              ThrowsMessage<Error>(HasSubstr("reshape of a non-contiguous")));
+  EXPECT_THAT([&] { t.data_as<double>(); },
+              ThrowsMessage<Error>(HasSubstr("tensor is f32, accessed as f64")));
   EXPECT_THAT([&] { t.sub_buffer(20, {5}); }, ThrowsMessage<Error>(HasSubstr("exceeds")));
 }
 
 TEST(Tensor, AbsurdShapesAreRefusedNotWrappedAround) {
-  EXPECT_THAT([] { shape_numel({1ll << 40, 1ll << 40}); }, ThrowsMessage<Error>(HasSubstr("more than 2^63 elements")));
+  EXPECT_THAT(
+      [] {
+        shape_numel({1ll << 40, 1ll << 40});
+      },
+      ThrowsMessage<Error>(HasSubstr("more than 2^63 elements")));
   EXPECT_THAT([] { shape_numel({3, -1}); }, ThrowsMessage<Error>(HasSubstr("negative dimension")));
 }
 
@@ -51,8 +62,12 @@ struct DemoArgs {
 };
 constexpr OpKey<DemoArgs> demo{"demo"};
 int last_kernel = 0;
-void kernel_a(const DemoArgs&, ExecContext&) { last_kernel = 1; }
-void kernel_b(const DemoArgs&, ExecContext&) { last_kernel = 2; }
+void kernel_a(const DemoArgs&, ExecContext&) {
+  last_kernel = 1;
+}
+void kernel_b(const DemoArgs&, ExecContext&) {
+  last_kernel = 2;
+}
 }  // namespace
 
 TEST(OpTable, KeepsAKernelPerDtypeAndRefusesASecondRegistration) {
@@ -66,14 +81,16 @@ TEST(OpTable, KeepsAKernelPerDtypeAndRefusesASecondRegistration) {
   EXPECT_THAT([&] { table.add(demo, {DType::f64}, &kernel_a); },
               ThrowsMessage<Error>(HasSubstr("op 'demo' is registered twice for f64")));
   EXPECT_THAT([&] { table.require("demo", DType::i32, "backend 'x'"); },
-              ThrowsMessage<Error>(HasSubstr("backend 'x' does not support op 'demo' for i32; it supports: f32, f64")));
+              ThrowsMessage<Error>(
+                  HasSubstr("backend 'x' does not support op 'demo' for i32; it supports: f32, f64")));
   EXPECT_THAT([&] { table.require("nope", DType::f32, "backend 'x'"); },
               ThrowsMessage<Error>(HasSubstr("backend 'x' has no op 'nope'; it provides: demo")));
 }
 
 TEST(Rng, PhiloxMatchesTheRandom123KnownAnswer) {
   // Known-answer test from the Random123 distribution (kat_vectors: philox4x32_10, all-ones counter and key).
-  const auto r = rng::philox4x32_10({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu});
+  const auto r =
+      rng::philox4x32_10({0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}, {0xffffffffu, 0xffffffffu});
   EXPECT_EQ(r, (rng::Counter{0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}));
   const auto z = rng::philox4x32_10({0, 0, 0, 0}, {0, 0});
   EXPECT_EQ(z, (rng::Counter{0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}));
@@ -106,6 +123,8 @@ TEST(Config, ValuesPrintAsTomlAndTypedGettersNameThePosition) {
   EXPECT_EQ(t.find("f")->to_toml(), "1.0");
   EXPECT_EQ(t.find("list")->to_toml(), "[1, \"x\"]");
   EXPECT_EQ(t.get_float("n"), 3.0);
-  EXPECT_THAT([&] { t.get_string("n"); }, ThrowsMessage<Error>(HasSubstr("r.toml:2:5: expected a string, found an integer (3)")));
-  EXPECT_THAT([&] { t.get_int("missing"); }, ThrowsMessage<Error>(HasSubstr("r.toml:1:1: missing key 'missing'")));
+  EXPECT_THAT([&] { t.get_string("n"); },
+              ThrowsMessage<Error>(HasSubstr("r.toml:2:5: expected a string, found an integer (3)")));
+  EXPECT_THAT([&] { t.get_int("missing"); },
+              ThrowsMessage<Error>(HasSubstr("r.toml:1:1: missing key 'missing'")));
 }

@@ -1,4 +1,5 @@
-// The meta backend's kernels: the op table says which ops and dtypes `mtnlg check` accepts; they compute nothing.
+// The meta backend's kernels: the op table says which ops and dtypes `mtnlg check` accepts; they compute
+// nothing.
 #include "mtnlg/ops.hpp"
 
 #include "meta_backend.hpp"
@@ -6,8 +7,8 @@
 namespace mtnlg::meta {
 namespace {
 
-// Backend::run has already checked the arguments against the op's contract (op_checks.hpp), exactly as for the
-// CPU backend; there is nothing else to do without memory.
+// Backend::run has already checked the arguments against the op's contract (op_checks.hpp), exactly as for
+// the CPU backend; there is nothing else to do without memory.
 template <class Args>
 void no_math(const Args&, ExecContext&) {}
 

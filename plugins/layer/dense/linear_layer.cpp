@@ -4,8 +4,9 @@ namespace mtnlg::layers {
 
 LinearLayer::LinearLayer(const CreateArgs& args)
     : in_(args.params.get_int("in")), out_(args.params.get_int("out")), bias_(args.params.get_bool("bias")) {
-  MTNLG_CHECK(in_ >= 1 && out_ >= 1, str(args.params.pos.str(), ": linear needs in >= 1 and out >= 1, got in = ", in_,
-                                         ", out = ", out_));
+  MTNLG_CHECK(
+      in_ >= 1 && out_ >= 1,
+      str(args.params.pos.str(), ": linear needs in >= 1 and out >= 1, got in = ", in_, ", out = ", out_));
   init_std_ = args.params.get_float("init_std");
   if (init_std_ == 0.0) init_std_ = args.recipe.find_path("model.init_std")->as_float();
 }
@@ -17,10 +18,11 @@ std::vector<ParamSpec> LinearLayer::do_parameters() const {
 }
 
 Tensor LinearLayer::do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) {
-  MTNLG_CHECK(x.ndim() >= 1 && x.dim(-1) == in_, str("linear expects inputs (..., ", in_, "), got ", x.describe()));
+  MTNLG_CHECK(x.ndim() >= 1 && x.dim(-1) == in_,
+              str("linear expects inputs (..., ", in_, "), got ", x.describe()));
   Shape out_shape = x.shape();
   out_shape.back() = out_;
-  const Tensor x2 = x.reshape({-1, in_});  // (N, in)
+  const Tensor x2 = x.reshape({-1, in_});                       // (N, in)
   Tensor y = step.backend.empty({x2.dim(0), out_}, x.dtype());  // (N, out)
   step.backend.run(ops::gemm, ops::GemmArgs{x2, step.params.value("weight"), y, false, true});
   if (bias_) step.backend.run(ops::bias_add, ops::BiasAddArgs{y, step.params.value("bias"), y});
@@ -29,8 +31,8 @@ Tensor LinearLayer::do_forward(const LayerStep& step, const Tensor& x, SavedStat
 }
 
 Tensor LinearLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
-  const Tensor& x2 = saved.get("x");            // (N, in)
-  const Tensor dy2 = dy.reshape({-1, out_});    // (N, out)
+  const Tensor& x2 = saved.get("x");          // (N, in)
+  const Tensor dy2 = dy.reshape({-1, out_});  // (N, out)
   // dW += dyᵀ · x   (out, in); db += Σ_rows dy   (out)
   step.backend.run(ops::gemm, ops::GemmArgs{dy2, x2, step.params.grad("weight"), true, false, 1.0, 1.0});
   if (bias_) step.backend.run(ops::column_sum, ops::ColumnSumArgs{dy2, step.params.grad("bias"), 1.0});

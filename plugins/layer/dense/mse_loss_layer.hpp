@@ -30,7 +30,8 @@ class MseLossLayer final : public Layer {
     const Tensor& diff = saved.get("diff");
     Tensor dx = step.backend.empty(diff.shape(), diff.dtype());
     step.backend.run(ops::copy, ops::CopyArgs{diff, dx});
-    step.backend.run(ops::scale, ops::ScaleArgs{dx, 2.0 * step.loss_weight / static_cast<double>(diff.numel())});
+    step.backend.run(ops::scale,
+                     ops::ScaleArgs{dx, 2.0 * step.loss_weight / static_cast<double>(diff.numel())});
     return dx;
   }
 };

@@ -13,13 +13,15 @@ class SgdOptimizer final : public Optimizer {
         weight_decay_(args.params.get_float("weight_decay")) {
     MTNLG_CHECK(lr_ >= 0.0, str(args.params.find("lr")->pos.str(), ": optimizer.lr must be >= 0, got ", lr_));
     MTNLG_CHECK(momentum_ >= 0.0 && momentum_ < 1.0,
-                str(args.params.find("momentum")->pos.str(), ": optimizer.momentum must be in [0, 1), got ", momentum_));
+                str(args.params.find("momentum")->pos.str(), ": optimizer.momentum must be in [0, 1), got ",
+                    momentum_));
     MTNLG_CHECK(weight_decay_ >= 0.0, str(args.params.find("weight_decay")->pos.str(),
                                           ": optimizer.weight_decay must be >= 0, got ", weight_decay_));
   }
 
  protected:
-  void do_attach(Backend& backend, const std::vector<OptimizerParam>& params, const std::vector<FlatBuffer>&) override {
+  void do_attach(Backend& backend, const std::vector<OptimizerParam>& params,
+                 const std::vector<FlatBuffer>&) override {
     params_ = params;
     if (momentum_ > 0.0) {
       for (const auto& p : params_) {
@@ -55,12 +57,15 @@ class SgdOptimizer final : public Optimizer {
 
 const mtnlg_key_spec kSgdKeys[] = {
     {"lr", MTNLG_KEY_FLOAT, "0.01", "learning rate (the peak, when an LR schedule scales it)", nullptr},
-    {"momentum", MTNLG_KEY_FLOAT, "0.0", "momentum factor in [0, 1); 0 disables the momentum buffer", nullptr},
-    {"weight_decay", MTNLG_KEY_FLOAT, "0.0", "decoupled weight decay; skipped for biases and norm gains", nullptr},
+    {"momentum", MTNLG_KEY_FLOAT, "0.0", "momentum factor in [0, 1); 0 disables the momentum buffer",
+     nullptr},
+    {"weight_decay", MTNLG_KEY_FLOAT, "0.0", "decoupled weight decay; skipped for biases and norm gains",
+     nullptr},
 };
 
 }  // namespace mtnlg::optim
 
 MTNLG_PLUGIN("optim-sgd", "0.1.0",
-             mtnlg::component<mtnlg::optim::SgdOptimizer>("sgd", "SGD with optional momentum and weight decay",
+             mtnlg::component<mtnlg::optim::SgdOptimizer>("sgd",
+                                                          "SGD with optional momentum and weight decay",
                                                           mtnlg::optim::kSgdKeys))

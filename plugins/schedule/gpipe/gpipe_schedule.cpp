@@ -1,5 +1,6 @@
-// GPipe (fill-drain): every micro-batch forward, then every micro-batch backward. Peak in-flight activations on
-// every stage equal the number of micro-batches; simple, and the baseline the other schedules are compared to.
+// GPipe (fill-drain): every micro-batch forward, then every micro-batch backward. Peak in-flight activations
+// on every stage equal the number of micro-batches; simple, and the baseline the other schedules are compared
+// to.
 #include "mtnlg/mtnlg.hpp"
 
 namespace mtnlg::schedules {

@@ -43,7 +43,8 @@ using ErasedKernel = void (*)();
 class MTNLG_SDK_API OpTable {
  public:
   template <class Args>
-  void add(const OpKey<Args>& key, std::initializer_list<DType> dtypes, void (*kernel)(const Args&, ExecContext&)) {
+  void add(const OpKey<Args>& key, std::initializer_list<DType> dtypes,
+           void (*kernel)(const Args&, ExecContext&)) {
     add_erased(key.name, dtypes, reinterpret_cast<ErasedKernel>(kernel));
   }
   bool supports(std::string_view op, DType dtype) const;

@@ -41,9 +41,9 @@ class MTNLG_SDK_API Component {
 
 // Runs `body` and turns anything it throws into mtnlg::Error naming the component. Used by the SDK's
 // interface wrappers so that plugin authors never write try/catch for the boundary.
-#define MTNLG_GUARDED(who, body)          \
-  try {                                   \
-    body;                                 \
-  } catch (...) {                         \
-    ::mtnlg::rethrow_as_error((who));     \
+#define MTNLG_GUARDED(who, body)      \
+  try {                               \
+    body;                             \
+  } catch (...) {                     \
+    ::mtnlg::rethrow_as_error((who)); \
   }

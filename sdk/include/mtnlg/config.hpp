@@ -32,7 +32,6 @@ struct mtnlg_key_spec {
 };
 }
 
-
 namespace mtnlg {
 
 struct MTNLG_SDK_API SourcePos {

@@ -20,7 +20,7 @@ class MTNLG_SDK_API Error : public std::runtime_error {
 }  // namespace mtnlg
 
 // Throws mtnlg::Error with the message when the condition is false.
-#define MTNLG_CHECK(cond, message)          \
-  do {                                      \
-    if (!(cond)) ::mtnlg::fail((message));  \
+#define MTNLG_CHECK(cond, message)         \
+  do {                                     \
+    if (!(cond)) ::mtnlg::fail((message)); \
   } while (false)

@@ -65,8 +65,8 @@ struct LayerStep {
   int micro_batch = 0;              // index within the step
   std::int64_t first_sample = 0;    // global index of the micro-batch's first sample (keys random ops)
   bool training = true;
-  bool need_input_grad = true;      // false for the first layer: backward may return an undefined Tensor
-  double loss_weight = 1.0;         // loss layers: dL/d(this micro-batch's loss), e.g. 1/micro_batches
+  bool need_input_grad = true;  // false for the first layer: backward may return an undefined Tensor
+  double loss_weight = 1.0;     // loss layers: dL/d(this micro-batch's loss), e.g. 1/micro_batches
 };
 
 class MTNLG_SDK_API Layer : public Component {

@@ -16,10 +16,16 @@ MTNLG_SDK_API void set_log_sink(LogSink sink);  // host only; null restores the 
 MTNLG_SDK_API void log(LogLevel level, std::string_view message);
 
 template <class... Parts>
-void log_debug(const Parts&... parts) { log(LogLevel::debug, str(parts...)); }
+void log_debug(const Parts&... parts) {
+  log(LogLevel::debug, str(parts...));
+}
 template <class... Parts>
-void log_info(const Parts&... parts) { log(LogLevel::info, str(parts...)); }
+void log_info(const Parts&... parts) {
+  log(LogLevel::info, str(parts...));
+}
 template <class... Parts>
-void log_warn(const Parts&... parts) { log(LogLevel::warn, str(parts...)); }
+void log_warn(const Parts&... parts) {
+  log(LogLevel::warn, str(parts...));
+}
 
 }  // namespace mtnlg

@@ -35,7 +35,8 @@ MTNLG_SDK_API void check_args(const char* op, const SquaredNormArgs& args, Devic
 MTNLG_SDK_API void check_args(const char* op, const GeluArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const GeluBackwardArgs& args, Device device);
 
-// gemm's problem size: `batch` products of (m, k) · (k, n); batch is 1 for 2-D operands. Valid after check_args.
+// gemm's problem size: `batch` products of (m, k) · (k, n); batch is 1 for 2-D operands. Valid after
+// check_args.
 struct GemmDims {
   std::int64_t batch = 1, m = 0, n = 0, k = 0;
 };

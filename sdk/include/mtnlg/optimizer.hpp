@@ -15,7 +15,7 @@ namespace mtnlg {
 struct OptimizerParam {
   std::string name;  // "3.weight": layer index, then the layer's parameter name
   ParamSpec spec;
-  Tensor value;      // this rank's slice
+  Tensor value;  // this rank's slice
   Tensor grad;
 };
 
@@ -34,7 +34,8 @@ class MTNLG_SDK_API Optimizer : public Component {
   static constexpr const char* kKind = "optimizer";
   ~Optimizer() override;
   // Called once, after the parameters are allocated and initialised; the optimizer allocates its state here.
-  void attach(Backend& backend, const std::vector<OptimizerParam>& params, const std::vector<FlatBuffer>& flat);
+  void attach(Backend& backend, const std::vector<OptimizerParam>& params,
+              const std::vector<FlatBuffer>& flat);
   void step(Backend& backend, const OptimizerStep& step);
   // The learning rate the recipe gave this optimizer (schedulers scale from it).
   double base_lr() const;

@@ -88,12 +88,14 @@ mtnlg_component_entry component(const char* name, const char* summary) {
 #define MTNLG_PLUGIN_ABI_FINGERPRINT ::mtnlg::abi_fingerprint()
 #endif
 
-#define MTNLG_PLUGIN(NAME, VERSION, ...)                                                              \
-  namespace {                                                                                         \
-  const mtnlg_component_entry mtnlg_plugin_components[] = {__VA_ARGS__ __VA_OPT__(, ){}};              \
-  const mtnlg_plugin_descriptor mtnlg_plugin_descriptor_value = {                                     \
-      MTNLG_PLUGIN_ABI_VERSION, MTNLG_PLUGIN_ABI_FINGERPRINT, NAME, VERSION, mtnlg_plugin_components, \
-      std::size(mtnlg_plugin_components) - 1};                                                        \
-  const mtnlg_plugin_descriptor* mtnlg_plugin_entry_impl() { return &mtnlg_plugin_descriptor_value; } \
-  }                                                                                                   \
+#define MTNLG_PLUGIN(NAME, VERSION, ...)                                                  \
+  namespace {                                                                             \
+  const mtnlg_component_entry mtnlg_plugin_components[] = {__VA_ARGS__ __VA_OPT__(, ){}}; \
+  const mtnlg_plugin_descriptor mtnlg_plugin_descriptor_value = {                         \
+      MTNLG_PLUGIN_ABI_VERSION, MTNLG_PLUGIN_ABI_FINGERPRINT,          NAME, VERSION,     \
+      mtnlg_plugin_components,  std::size(mtnlg_plugin_components) - 1};                  \
+  const mtnlg_plugin_descriptor* mtnlg_plugin_entry_impl() {                              \
+    return &mtnlg_plugin_descriptor_value;                                                \
+  }                                                                                       \
+  }                                                                                       \
   BOOST_DLL_ALIAS(mtnlg_plugin_entry_impl, mtnlg_plugin_entry)

@@ -10,7 +10,7 @@
 namespace mtnlg {
 
 struct BatchRequest {
-  std::string split = "train";  // "train", "valid", "test"
+  std::string split = "train";    // "train", "valid", "test"
   std::int64_t first_sample = 0;  // global sample index
   int samples = 1;
 };

@@ -41,7 +41,8 @@ constexpr std::uint64_t hash_name(std::string_view name) {
 
 // The key for one random stream: e.g. derive_key(seed, layer_index, "weight").
 constexpr Key derive_key(std::uint64_t seed, std::int64_t index, std::string_view name) {
-  const std::uint64_t k = mix64(mix64(seed) ^ mix64(static_cast<std::uint64_t>(index) + 0x51ull) ^ hash_name(name));
+  const std::uint64_t k =
+      mix64(mix64(seed) ^ mix64(static_cast<std::uint64_t>(index) + 0x51ull) ^ hash_name(name));
   return {static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(k >> 32)};
 }
 
@@ -53,14 +54,16 @@ constexpr double to_unit(std::uint32_t hi, std::uint32_t lo) {
 
 // Element i of the standard normal stream `key` (Box–Muller on one Philox block).
 inline double normal(Key key, std::uint64_t i) {
-  const Counter r = philox4x32_10({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32), 0, 0}, key);
+  const Counter r =
+      philox4x32_10({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32), 0, 0}, key);
   const double u1 = to_unit(r[0], r[1]), u2 = to_unit(r[2], r[3]);
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
 // Element i of the uniform (0, 1] stream `key` in a given lane (sub-stream).
 constexpr double uniform(Key key, std::uint64_t i, std::uint32_t lane = 0) {
-  const Counter r = philox4x32_10({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32), lane, 1}, key);
+  const Counter r =
+      philox4x32_10({static_cast<std::uint32_t>(i), static_cast<std::uint32_t>(i >> 32), lane, 1}, key);
   return to_unit(r[0], r[1]);
 }
 

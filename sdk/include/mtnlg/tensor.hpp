@@ -70,8 +70,9 @@ class MTNLG_SDK_API Tensor {
   void* data() const;
   template <class T>
   T* data_as() const {
-    MTNLG_CHECK(dtype_of<T>() == dtype_, "tensor dtype mismatch: tensor is " + std::string(dtype_name(dtype_)) +
-                                             ", accessed as " + std::string(dtype_name(dtype_of<T>())));
+    MTNLG_CHECK(dtype_of<T>() == dtype_, "tensor dtype mismatch: tensor is " +
+                                             std::string(dtype_name(dtype_)) + ", accessed as " +
+                                             std::string(dtype_name(dtype_of<T>())));
     return static_cast<T*>(data());
   }
 

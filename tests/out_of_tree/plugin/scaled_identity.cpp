@@ -8,10 +8,12 @@ class ScaledIdentity final : public mtnlg::Layer {
   explicit ScaledIdentity(const mtnlg::CreateArgs& args) : factor_(args.params.get_float("factor")) {}
 
  protected:
-  mtnlg::Tensor do_forward(const mtnlg::LayerStep& step, const mtnlg::Tensor& x, mtnlg::SavedState&) override {
+  mtnlg::Tensor do_forward(const mtnlg::LayerStep& step, const mtnlg::Tensor& x,
+                           mtnlg::SavedState&) override {
     return scaled(step, x);
   }
-  mtnlg::Tensor do_backward(const mtnlg::LayerStep& step, const mtnlg::Tensor& dy, mtnlg::SavedState&) override {
+  mtnlg::Tensor do_backward(const mtnlg::LayerStep& step, const mtnlg::Tensor& dy,
+                            mtnlg::SavedState&) override {
     return scaled(step, dy);
   }
 
@@ -30,4 +32,5 @@ const mtnlg_key_spec kKeys[] = {{"factor", MTNLG_KEY_FLOAT, "2.0", "the constant
 }  // namespace
 
 MTNLG_PLUGIN("third-party-example", "3.1.4",
-             mtnlg::component<ScaledIdentity>("scaled_identity", "y = factor * x, from an out-of-tree plugin", kKeys))
+             mtnlg::component<ScaledIdentity>("scaled_identity", "y = factor * x, from an out-of-tree plugin",
+                                              kKeys))

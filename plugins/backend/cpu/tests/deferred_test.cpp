@@ -44,8 +44,11 @@ TEST(CpuDeferred, BadArgumentsFailAtTheCallNotAtSynchronize) {
   auto backend = make_backend(2, /*deferred=*/true);
   Tensor a = backend->empty({3, 5}, DType::f32), b = backend->empty({4, 7}, DType::f32);
   Tensor c = backend->empty({3, 7}, DType::f32);
-  EXPECT_THAT([&] { backend->run(ops::gemm, ops::GemmArgs{a, b, c}); },
-              ThrowsMessage<Error>(HasSubstr("backend 'cpu': gemm: inner dimensions differ")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::gemm, ops::GemmArgs{a, b, c});
+      },
+      ThrowsMessage<Error>(HasSubstr("backend 'cpu': gemm: inner dimensions differ")));
   backend->synchronize();  // nothing was queued, nothing fails later
 }
 
@@ -54,7 +57,7 @@ TEST(CpuDeferred, KernelErrorSurfacesAtSynchronize) {
   Tensor later = backend->empty({4}, DType::f32);
   backend->run(ops::fill, ops::FillArgs{later, 5.0});
   backend->submit([](ExecContext&) { fail("first failure"); });  // queued: runs only at synchronize()
-  backend->run(ops::fill, ops::FillArgs{later, 6.0});             // dropped: queued after the failure
+  backend->run(ops::fill, ops::FillArgs{later, 6.0});            // dropped: queued after the failure
   backend->submit([](ExecContext&) { fail("second failure"); });
   EXPECT_THAT([&] { backend->synchronize(); },
               ThrowsMessage<Error>(AllOf(HasSubstr("backend 'cpu': first failure"),

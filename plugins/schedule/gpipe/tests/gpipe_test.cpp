@@ -17,9 +17,10 @@ std::unique_ptr<Schedule> make_gpipe(host::Registry& registry) {
 TEST(GPipe, OneStageRunsAllForwardsThenAllBackwards) {
   host::Registry registry;
   auto s = make_gpipe(registry);
-  EXPECT_EQ(testing_streams::render(s->instructions({1, 0, 2, 1})),
-            "load_micro_batch(mb=0, chunk=0) forward(mb=0, chunk=0) load_micro_batch(mb=1, chunk=0) "
-            "forward(mb=1, chunk=0) backward(mb=0, chunk=0) backward(mb=1, chunk=0) reduce_grads optimizer_step");
+  EXPECT_EQ(
+      testing_streams::render(s->instructions({1, 0, 2, 1})),
+      "load_micro_batch(mb=0, chunk=0) forward(mb=0, chunk=0) load_micro_batch(mb=1, chunk=0) "
+      "forward(mb=1, chunk=0) backward(mb=0, chunk=0) backward(mb=1, chunk=0) reduce_grads optimizer_step");
 }
 
 TEST(GPipe, EveryStageKeepsAllMicroBatchesInFlight) {

@@ -5,7 +5,22 @@
 namespace mtnlg {
 
 ParamSet::~ParamSet() = default;
+LayerFactory::~LayerFactory() = default;
 Layer::~Layer() = default;
+
+Tensor ChildParamSet::value(std::string_view name) const { return parent_.value(prefix_ + std::string(name)); }
+Tensor ChildParamSet::grad(std::string_view name) const { return parent_.grad(prefix_ + std::string(name)); }
+
+SavedState& SavedState::child(std::string_view name) {
+  auto it = children_.find(name);
+  if (it == children_.end()) it = children_.emplace(std::string(name), std::make_unique<SavedState>()).first;
+  return *it->second;
+}
+
+void SavedState::clear() {
+  tensors_.clear();
+  children_.clear();
+}
 
 void SavedState::put(std::string name, Tensor t) {
   tensors_[std::move(name)] = std::move(t);
@@ -29,6 +44,7 @@ bool SavedState::contains(std::string_view name) const {
 std::size_t SavedState::bytes() const {
   std::size_t n = 0;
   for (const auto& [k, t] : tensors_) n += t.nbytes();
+  for (const auto& [k, c] : children_) n += c->bytes();
   return n;
 }
 

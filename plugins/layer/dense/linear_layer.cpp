@@ -12,8 +12,8 @@ LinearLayer::LinearLayer(const CreateArgs& args)
 }
 
 std::vector<ParamSpec> LinearLayer::do_parameters() const {
-  std::vector<ParamSpec> p{{"weight", {out_, in_}, InitSpec::normal(init_std_), 0, true}};
-  if (bias_) p.push_back({"bias", {out_}, InitSpec::zeros(), 0, false});
+  std::vector<ParamSpec> p{{.name = "weight", .shape = {out_, in_}, .init = InitSpec::normal(init_std_), .tp_dim = 0}};
+  if (bias_) p.push_back({.name = "bias", .shape = {out_}, .tp_dim = 0, .weight_decay = false});
   return p;
 }
 

@@ -13,6 +13,7 @@
 namespace mtnlg {
 
 class Backend;
+class LayerFactory;
 
 // What a factory receives. `params` is the component's own recipe table (validated, defaults filled in);
 // `recipe` is the whole resolved recipe, for shared dimensions such as model.hidden.
@@ -21,6 +22,7 @@ struct CreateArgs {
   const Table& recipe;
   Backend* backend = nullptr;  // the stage's backend, for components that allocate (layers, optimizers)
   int index = -1;              // the layer's position in the model, for layers; -1 otherwise
+  const LayerFactory* layers = nullptr;  // for composite layers: creates their named children
 };
 
 class MTNLG_SDK_API Component {

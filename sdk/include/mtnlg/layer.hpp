@@ -4,6 +4,7 @@
 // (micro-batch, chunk), and backward consumes it — several micro-batches can be in flight on one stage.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,11 +18,14 @@ namespace mtnlg {
 struct InitSpec {
   enum class Kind : std::uint8_t { zeros, constant, normal };
   Kind kind = Kind::zeros;
-  double value = 0.0;  // the constant, or the normal's standard deviation (mean 0)
+  double value = 0.0;       // the constant, or the normal's standard deviation (mean 0)
+  std::int64_t rows = -1;   // only the first `rows` rows (dimension 0) get it, the rest are zero: vocabulary
+                            // padding. -1: every row.
 
   static InitSpec zeros() { return {Kind::zeros, 0.0}; }
   static InitSpec constant(double v) { return {Kind::constant, v}; }
   static InitSpec normal(double std) { return {Kind::normal, std}; }
+  static InitSpec normal_rows(double std, std::int64_t rows) { return {Kind::normal, std, rows}; }
 };
 
 // A parameter as the layer declares it: its full (global) shape, whatever the parallel layout. The engine
@@ -33,6 +37,9 @@ struct ParamSpec {
   InitSpec init;
   int tp_dim = -1;
   bool weight_decay = true;  // false for biases and norm gains
+  // Parameters declared with the same non-empty tie are one tensor (the input embedding and the LM head):
+  // allocated and initialised once, from the first declaration, with one gradient that both accumulate into.
+  std::string tie;
 };
 
 // The engine's view of one layer's parameters and their gradient accumulators (this rank's slices).
@@ -43,18 +50,33 @@ class MTNLG_SDK_API ParamSet {
   virtual Tensor grad(std::string_view name) const = 0;
 };
 
-// What forward leaves for backward, for one (micro-batch, chunk) and one layer.
+// The parameters of a composite layer's named child: the child's "weight" is the parent's "<prefix>weight".
+class MTNLG_SDK_API ChildParamSet final : public ParamSet {
+ public:
+  ChildParamSet(const ParamSet& parent, std::string prefix) : parent_(parent), prefix_(std::move(prefix)) {}
+  Tensor value(std::string_view name) const override;
+  Tensor grad(std::string_view name) const override;
+
+ private:
+  const ParamSet& parent_;
+  std::string prefix_;
+};
+
+// What forward leaves for backward, for one (micro-batch, chunk) and one layer; a composite layer gives each
+// child its own nested state.
 class MTNLG_SDK_API SavedState {
  public:
   void put(std::string name, Tensor t);
   const Tensor& get(std::string_view name) const;  // error names the missing entry
   bool contains(std::string_view name) const;
-  void clear() { tensors_.clear(); }
+  SavedState& child(std::string_view name);  // created on first use
+  void clear();
   std::size_t size() const { return tensors_.size(); }
-  std::size_t bytes() const;
+  std::size_t bytes() const;  // children included
 
  private:
   std::map<std::string, Tensor, std::less<>> tensors_;
+  std::map<std::string, std::unique_ptr<SavedState>, std::less<>> children_;
 };
 
 // Everything a layer may look at while running one micro-batch.
@@ -67,6 +89,18 @@ struct LayerStep {
   bool training = true;
   bool need_input_grad = true;  // false for the first layer: backward may return an undefined Tensor
   double loss_weight = 1.0;     // loss layers: dL/d(this micro-batch's loss), e.g. 1/micro_batches
+};
+
+class Layer;
+
+// How a composite layer (a transformer block) creates its named children from the registry, so a variant
+// (RMSNorm, SwiGLU, rotary attention) is a new plugin named in the recipe, not a fork of the block. The host
+// provides it in CreateArgs::layers; `params` are the child's recipe keys (validated, defaults filled).
+class MTNLG_SDK_API LayerFactory {
+ public:
+  virtual ~LayerFactory();
+  virtual std::unique_ptr<Layer> create_layer(std::string_view component, const Table& params, int index,
+                                              std::string_view label) const = 0;
 };
 
 class MTNLG_SDK_API Layer : public Component {

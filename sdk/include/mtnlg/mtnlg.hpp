@@ -16,3 +16,4 @@
 #include "mtnlg/schedule.hpp"
 #include "mtnlg/str.hpp"
 #include "mtnlg/tensor.hpp"
+#include "mtnlg/training_schedules.hpp"

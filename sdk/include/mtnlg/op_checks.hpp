@@ -21,6 +21,16 @@ struct ColumnSumArgs;
 struct SquaredNormArgs;
 struct GeluArgs;
 struct GeluBackwardArgs;
+struct EmbeddingArgs;
+struct EmbeddingBackwardArgs;
+struct LayerNormArgs;
+struct LayerNormBackwardArgs;
+struct CausalSoftmaxArgs;
+struct CausalSoftmaxBackwardArgs;
+struct CrossEntropyArgs;
+struct CrossEntropyBackwardArgs;
+struct DropoutArgs;  // dropout, dropout_backward
+struct AdamWArgs;
 
 // Every operand defined, on `device`, of the op's dtype; shapes, layouts and aliasing as ops.hpp states.
 MTNLG_SDK_API void check_args(const char* op, const GemmArgs& args, Device device);
@@ -34,6 +44,16 @@ MTNLG_SDK_API void check_args(const char* op, const ColumnSumArgs& args, Device 
 MTNLG_SDK_API void check_args(const char* op, const SquaredNormArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const GeluArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const GeluBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const EmbeddingArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const EmbeddingBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const LayerNormArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const LayerNormBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CrossEntropyArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CrossEntropyBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const DropoutArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const AdamWArgs& args, Device device);
 
 // gemm's problem size: `batch` products of (m, k) · (k, n); batch is 1 for 2-D operands. Valid after
 // check_args.

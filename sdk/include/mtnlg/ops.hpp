@@ -3,6 +3,8 @@
 // --describe cpu` lists what a backend supports). Shapes are row-major; "contiguous" means the tensor's
 // elements are dense in row-major order. Each Args struct is copied into deferred work, so it holds Tensors
 // (views, cheap to copy) and scalars only.
+#include <cstdint>
+
 #include "mtnlg/backend.hpp"
 #include "mtnlg/op_checks.hpp"  // the contract of each op below, checked by Backend::run
 
@@ -93,5 +95,106 @@ struct GeluBackwardArgs {
   DType dtype() const { return dx.dtype(); }
 };
 inline constexpr OpKey<GeluBackwardArgs> gelu_backward{"gelu_backward"};
+
+// ---- GPT ops -------------------------------------------------------------------------------------------
+
+// out[b, t, :] = table[tokens[b, t], :] + positions[t, :]. tokens: (B, T) i32, each in [0, valid_rows);
+// table: (rows, C); positions: (≥ T, C) or undefined (no position term); out: (B, T, C). dtype: table's.
+// A token outside [0, valid_rows) is an error naming it (data-dependent: raised by the kernel).
+struct EmbeddingArgs {
+  Tensor tokens, table, positions, out;
+  std::int64_t valid_rows = 0;
+  DType dtype() const { return table.dtype(); }
+};
+inline constexpr OpKey<EmbeddingArgs> embedding{"embedding"};
+
+// dtable[tokens[b, t], :] += dout[b, t, :]; dpositions[t, :] += Σ_b dout[b, t, :] (when defined). Sums in a
+// fixed order (deterministic). Shapes as for embedding.
+struct EmbeddingBackwardArgs {
+  Tensor tokens, dout, dtable, dpositions;
+  DType dtype() const { return dtable.dtype(); }
+};
+inline constexpr OpKey<EmbeddingBackwardArgs> embedding_backward{"embedding_backward"};
+
+// Per row of x (N, C): mean, rstd = 1/sqrt(var + eps) (biased variance), out = (x − mean)·rstd·gamma + beta.
+// gamma, beta: (C); mean, rstd: (N), written for the backward pass. All contiguous.
+struct LayerNormArgs {
+  Tensor x, gamma, beta, out, mean, rstd;
+  double eps = 1e-5;
+  DType dtype() const { return out.dtype(); }
+};
+inline constexpr OpKey<LayerNormArgs> layernorm{"layernorm"};
+
+// dx = ∂L/∂x (overwritten), dgamma += Σ_rows dy·x̂, dbeta += Σ_rows dy, from the forward's mean and rstd.
+struct LayerNormBackwardArgs {
+  Tensor dy, x, gamma, mean, rstd, dx, dgamma, dbeta;
+  DType dtype() const { return dx.dtype(); }
+};
+inline constexpr OpKey<LayerNormBackwardArgs> layernorm_backward{"layernorm_backward"};
+
+// Causal softmax over the last dimension of scores (BH, T, T): probs[i, j] = softmax_j(scale·scores[i, j]) for
+// j ≤ i, and 0 for j > i. probs may alias scores.
+struct CausalSoftmaxArgs {
+  Tensor scores, probs;
+  double scale = 1.0;
+  DType dtype() const { return probs.dtype(); }
+};
+inline constexpr OpKey<CausalSoftmaxArgs> causal_softmax{"causal_softmax"};
+
+// dscores = scale · probs ⊙ (dprobs − Σ_j dprobs⊙probs), 0 above the diagonal. dscores may alias dprobs.
+struct CausalSoftmaxBackwardArgs {
+  Tensor probs, dprobs, dscores;
+  double scale = 1.0;
+  DType dtype() const { return dscores.dtype(); }
+};
+inline constexpr OpKey<CausalSoftmaxBackwardArgs> causal_softmax_backward{"causal_softmax_backward"};
+
+// losses[i] = log Σ_{j < valid_cols} exp(logits[i, j]) − logits[i, targets[i]]: columns at or beyond
+// valid_cols (vocabulary padding) count as −∞. logits: (N, V) contiguous; targets: (N) i32 in
+// [0, valid_cols) — otherwise an error naming the row and token; losses: (N), logits' dtype.
+struct CrossEntropyArgs {
+  Tensor logits, targets, losses;
+  std::int64_t valid_cols = 0;
+  DType dtype() const { return logits.dtype(); }
+};
+inline constexpr OpKey<CrossEntropyArgs> cross_entropy{"cross_entropy"};
+
+// dlogits[i, j] = weight · (softmax(logits[i, :valid_cols])_j − [j == targets[i]]) for j < valid_cols, 0 for the
+// padding columns: the gradient of weight · Σ_i losses[i]. dlogits may alias logits.
+struct CrossEntropyBackwardArgs {
+  Tensor logits, targets, dlogits;
+  std::int64_t valid_cols = 0;
+  double weight = 1.0;
+  DType dtype() const { return dlogits.dtype(); }
+};
+inline constexpr OpKey<CrossEntropyBackwardArgs> cross_entropy_backward{"cross_entropy_backward"};
+
+// Inverted dropout from a counter-based stream: x is viewed as (B, M) (B = x.dim(0) samples); element (b, m)
+// is kept when u > p, u = uniform draw of Philox at key `key`, counter {m', m' >> 32, s, s >> 32} with
+// m' = m + element_offset and s = first_sample + b, and kept values are scaled by 1/(1 − p). The same
+// (key, sample, element) gives the same decision in every layout and on recomputation; element_offset places
+// a tensor-parallel slice inside the full tensor. out may alias x. p in [0, 1).
+struct DropoutArgs {
+  Tensor x, out;
+  double p = 0.0;
+  std::uint32_t key[2] = {0, 0};
+  std::int64_t first_sample = 0;
+  std::int64_t element_offset = 0;
+  DType dtype() const { return out.dtype(); }
+};
+inline constexpr OpKey<DropoutArgs> dropout{"dropout"};
+// dx = dy ⊙ mask / (1 − p): the forward's mask, regenerated from the same stream. Same fields, x = dy, out = dx.
+inline constexpr OpKey<DropoutArgs> dropout_backward{"dropout_backward"};
+
+// One AdamW step on contiguous param, grad, m, v of equal size (m, v in the param's dtype):
+//   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  m̂ = m/(1−β1^step);  v̂ = v/(1−β2^step)
+//   param = param − lr·(m̂ / (√v̂ + eps) + weight_decay·param)
+struct AdamWArgs {
+  Tensor param, grad, m, v;
+  double lr = 0.0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0.0;
+  std::int64_t step = 1;  // 1-based, for the bias correction
+  DType dtype() const { return param.dtype(); }
+};
+inline constexpr OpKey<AdamWArgs> adamw{"adamw"};
 
 }  // namespace mtnlg::ops

@@ -1,7 +1,9 @@
 #include "mtnlg/op_checks.hpp"
 
 #include <cmath>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "mtnlg/error.hpp"
 #include "mtnlg/ops.hpp"
@@ -235,6 +237,309 @@ void check_args(const char*, const GeluBackwardArgs& args, Device device) {
   require_contiguous("gelu_backward", "dx", args.dx);
   require_same_shape("gelu_backward", "x", args.x, "dy", args.dy);
   require_same_shape("gelu_backward", "x", args.x, "dx", args.dx);
+}
+
+}  // namespace mtnlg::ops
+
+// ---- GPT ops -------------------------------------------------------------------------------------------
+
+namespace mtnlg::ops {
+namespace {
+
+// An operand and the name messages give it.
+struct Named {
+  const char* name;
+  const Tensor& tensor;
+};
+
+// Token ids and targets are i32 whatever the op's dtype; otherwise checked like any operand.
+void require_i32(const char* op, const char* name, const Tensor& t, Device device) {
+  require_operand(op, name, t, t.dtype(), name, device);
+  MTNLG_CHECK(t.dtype() == DType::i32,
+              str(op, ": operand ", name, " is ", t.describe(), " but token ids must be i32; convert them"));
+}
+
+void require_all_contiguous(const char* op, std::initializer_list<Named> operands) {
+  for (const Named& o : operands) require_contiguous(op, o.name, o.tensor);
+}
+
+// `t` must have exactly `shape`; `what` names the dimensions ("(B, T, C)") and `context` the operands they
+// come from.
+void require_shape(const char* op, const char* name, const Tensor& t, const Shape& shape, const char* what,
+                   const std::string& context) {
+  MTNLG_CHECK(t.shape() == shape, str(op, ": ", name, " is ", t.describe(), " but must be ", what, " = ",
+                                      shape_str(shape), context));
+}
+
+// Every output against every input: a row-wise kernel that writes an output over an input it still has to
+// read gives wrong results silently.
+void require_outputs_disjoint(const char* op, std::initializer_list<Named> outputs,
+                              std::initializer_list<Named> inputs) {
+  for (const Named& out : outputs)
+    for (const Named& in : inputs)
+      require_disjoint(op, out.name, out.tensor, in.name, in.tensor, "write it into a separate tensor");
+}
+
+// Operands the op writes (or, for adamw, reads and writes) must not share elements with each other.
+void require_separate(const char* op, std::initializer_list<Named> operands) {
+  for (auto i = operands.begin(); i != operands.end(); ++i)
+    for (auto j = i + 1; j != operands.end(); ++j)
+      MTNLG_CHECK(!overlaps(i->tensor, j->tensor),
+                  str(op, ": operands ", i->name, " (", i->tensor.describe(), ") and ", j->name, " (",
+                      j->tensor.describe(), ") overlap in the same buffer; give each its own tensor"));
+}
+
+// An output ops.hpp lets alias an input: either the very same view (computed in place, each element read
+// before it is written) or disjoint. A partial overlap would read elements already overwritten.
+void require_same_view_or_disjoint(const char* op, const char* out_name, const Tensor& out,
+                                   const char* in_name, const Tensor& in) {
+  const bool same_view = out.storage() == in.storage() && out.offset() == in.offset() &&
+                         out.shape() == in.shape() && out.strides() == in.strides();
+  if (!same_view)
+    require_disjoint(op, out_name, out, in_name, in,
+                     "pass the same tensor to compute in place, or write into a separate one");
+}
+
+// A bound that ops.hpp gives as [1, limit] (valid_rows, valid_cols).
+void require_valid_count(const char* op, const char* name, std::int64_t value, const char* limit_name,
+                         std::int64_t limit, const char* of_name, const Tensor& of, const char* fix) {
+  MTNLG_CHECK(value >= 1 && value <= limit,
+              str(op, ": ", name, " = ", value, " is outside [1, ", limit_name, "] = [1, ", limit, "] for ",
+                  of_name, " ", of.describe(), "; ", fix));
+}
+
+// (B, T) token ids, (rows, C) table and the optional (≥ T, C) positions shared by embedding and its
+// backward; `out` is (B, T, C).
+void require_embedding_shapes(const char* op, const char* table_name, const Tensor& table,
+                              const Tensor& tokens, const char* pos_name, const Tensor& positions,
+                              const char* out_name, const Tensor& out) {
+  MTNLG_CHECK(tokens.ndim() == 2, str(op, ": tokens is ", tokens.describe(), "; it must be (B, T)"));
+  MTNLG_CHECK(table.ndim() == 2,
+              str(op, ": ", table_name, " is ", table.describe(), "; it must be (rows, C)"));
+  const std::int64_t b = tokens.dim(0), t = tokens.dim(1), c = table.dim(1);
+  const std::string context =
+      str(" for tokens ", tokens.describe(), " (B, T) and ", table_name, " ", table.describe(), " (rows, C)");
+  require_shape(op, out_name, out, {b, t, c}, "(B, T, C)", context);
+  if (positions.defined())
+    MTNLG_CHECK(positions.ndim() == 2 && positions.dim(0) >= t && positions.dim(1) == c,
+                str(op, ": ", pos_name, " is ", positions.describe(), " but must be (>= T, C) with T = ", t,
+                    ", C = ", c, context, "; leave it undefined for no position term"));
+}
+
+// (BH, T, T): one square matrix of attention scores per (batch, head).
+void require_square_scores(const char* op, const char* name, const Tensor& t) {
+  MTNLG_CHECK(t.ndim() == 3 && t.dim(1) == t.dim(2),
+              str(op, ": ", name, " is ", t.describe(),
+                  "; it must be (BH, T, T): one square score matrix per (batch, head)"));
+}
+
+// logits (N, V), targets (N) and valid_cols in [1, V], shared by cross_entropy and its backward.
+void require_loss_shapes(const char* op, const Tensor& logits, const Tensor& targets,
+                         std::int64_t valid_cols) {
+  MTNLG_CHECK(logits.ndim() == 2, str(op, ": logits is ", logits.describe(),
+                                      "; it must be (N, V): reshape (B, T, V) logits to (B·T, V)"));
+  require_shape(op, "targets", targets, {logits.dim(0)}, "(N)",
+                str(" for logits ", logits.describe(), " (N, V)"));
+  require_valid_count(op, "valid_cols", valid_cols, "V", logits.dim(1), "logits", logits,
+                      "set it to the vocabulary size (the logits may have padding columns beyond it)");
+}
+
+}  // namespace
+
+void check_args(const char*, const EmbeddingArgs& args, Device device) {
+  const char* op = "embedding";
+  const DType dt = args.dtype();
+  require_operand(op, "table", args.table, dt, "table", device);
+  require_operand(op, "out", args.out, dt, "table", device);
+  require_i32(op, "tokens", args.tokens, device);
+  require_all_contiguous(op, {{"tokens", args.tokens}, {"table", args.table}, {"out", args.out}});
+  if (args.positions.defined()) {
+    require_operand(op, "positions", args.positions, dt, "table", device);
+    require_contiguous(op, "positions", args.positions);
+  }
+  require_embedding_shapes(op, "table", args.table, args.tokens, "positions", args.positions, "out",
+                           args.out);
+  require_valid_count(op, "valid_rows", args.valid_rows, "rows", args.table.dim(0), "table", args.table,
+                      "set it to the vocabulary size (the table may have padding rows beyond it)");
+  require_outputs_disjoint(op, {{"out", args.out}},
+                           {{"tokens", args.tokens}, {"table", args.table}, {"positions", args.positions}});
+}
+
+void check_args(const char*, const EmbeddingBackwardArgs& args, Device device) {
+  const char* op = "embedding_backward";
+  const DType dt = args.dtype();
+  require_operand(op, "dtable", args.dtable, dt, "dtable", device);
+  require_operand(op, "dout", args.dout, dt, "dtable", device);
+  require_i32(op, "tokens", args.tokens, device);
+  require_all_contiguous(op, {{"tokens", args.tokens}, {"dout", args.dout}, {"dtable", args.dtable}});
+  if (args.dpositions.defined()) {
+    require_operand(op, "dpositions", args.dpositions, dt, "dtable", device);
+    require_contiguous(op, "dpositions", args.dpositions);
+  }
+  require_embedding_shapes(op, "dtable", args.dtable, args.tokens, "dpositions", args.dpositions, "dout",
+                           args.dout);
+  require_outputs_disjoint(op, {{"dtable", args.dtable}, {"dpositions", args.dpositions}},
+                           {{"tokens", args.tokens}, {"dout", args.dout}});
+  require_separate(op, {{"dtable", args.dtable}, {"dpositions", args.dpositions}});
+}
+
+void check_args(const char*, const LayerNormArgs& args, Device device) {
+  const char* op = "layernorm";
+  const DType dt = args.dtype();
+  require_operand(op, "out", args.out, dt, "out", device);
+  require_operand(op, "x", args.x, dt, "out", device);
+  require_operand(op, "gamma", args.gamma, dt, "out", device);
+  require_operand(op, "beta", args.beta, dt, "out", device);
+  require_operand(op, "mean", args.mean, dt, "out", device);
+  require_operand(op, "rstd", args.rstd, dt, "out", device);
+  require_all_contiguous(op, {{"x", args.x},
+                              {"gamma", args.gamma},
+                              {"beta", args.beta},
+                              {"out", args.out},
+                              {"mean", args.mean},
+                              {"rstd", args.rstd}});
+  MTNLG_CHECK(args.x.ndim() == 2, str(op, ": x is ", args.x.describe(),
+                                      "; it must be (N, C): reshape (B, T, C) activations to (B·T, C)"));
+  const std::int64_t n = args.x.dim(0), c = args.x.dim(1);
+  const std::string context = str(" for x ", args.x.describe(), " (N, C)");
+  require_same_shape(op, "x", args.x, "out", args.out);
+  require_shape(op, "gamma", args.gamma, {c}, "(C)", context);
+  require_shape(op, "beta", args.beta, {c}, "(C)", context);
+  require_shape(op, "mean", args.mean, {n}, "(N)", context);
+  require_shape(op, "rstd", args.rstd, {n}, "(N)", context);
+  MTNLG_CHECK(args.eps >= 0.0 && std::isfinite(args.eps),
+              str(op, ": eps = ", args.eps, " must be finite and >= 0 (typically 1e-5)"));
+  require_outputs_disjoint(op, {{"out", args.out}, {"mean", args.mean}, {"rstd", args.rstd}},
+                           {{"x", args.x}, {"gamma", args.gamma}, {"beta", args.beta}});
+  require_separate(op, {{"out", args.out}, {"mean", args.mean}, {"rstd", args.rstd}});
+}
+
+void check_args(const char*, const LayerNormBackwardArgs& args, Device device) {
+  const char* op = "layernorm_backward";
+  const DType dt = args.dtype();
+  require_operand(op, "dx", args.dx, dt, "dx", device);
+  require_operand(op, "dy", args.dy, dt, "dx", device);
+  require_operand(op, "x", args.x, dt, "dx", device);
+  require_operand(op, "gamma", args.gamma, dt, "dx", device);
+  require_operand(op, "mean", args.mean, dt, "dx", device);
+  require_operand(op, "rstd", args.rstd, dt, "dx", device);
+  require_operand(op, "dgamma", args.dgamma, dt, "dx", device);
+  require_operand(op, "dbeta", args.dbeta, dt, "dx", device);
+  require_all_contiguous(op, {{"dy", args.dy},
+                              {"x", args.x},
+                              {"gamma", args.gamma},
+                              {"mean", args.mean},
+                              {"rstd", args.rstd},
+                              {"dx", args.dx},
+                              {"dgamma", args.dgamma},
+                              {"dbeta", args.dbeta}});
+  MTNLG_CHECK(args.x.ndim() == 2, str(op, ": x is ", args.x.describe(),
+                                      "; it must be (N, C): reshape (B, T, C) activations to (B·T, C)"));
+  const std::int64_t n = args.x.dim(0), c = args.x.dim(1);
+  const std::string context = str(" for x ", args.x.describe(), " (N, C)");
+  require_same_shape(op, "x", args.x, "dy", args.dy);
+  require_same_shape(op, "x", args.x, "dx", args.dx);
+  require_shape(op, "gamma", args.gamma, {c}, "(C)", context);
+  require_shape(op, "mean", args.mean, {n}, "(N)", context);
+  require_shape(op, "rstd", args.rstd, {n}, "(N)", context);
+  require_shape(op, "dgamma", args.dgamma, {c}, "(C)", context);
+  require_shape(op, "dbeta", args.dbeta, {c}, "(C)", context);
+  require_outputs_disjoint(
+      op, {{"dx", args.dx}, {"dgamma", args.dgamma}, {"dbeta", args.dbeta}},
+      {{"dy", args.dy}, {"x", args.x}, {"gamma", args.gamma}, {"mean", args.mean}, {"rstd", args.rstd}});
+  require_separate(op, {{"dx", args.dx}, {"dgamma", args.dgamma}, {"dbeta", args.dbeta}});
+}
+
+void check_args(const char*, const CausalSoftmaxArgs& args, Device device) {
+  const char* op = "causal_softmax";
+  const DType dt = args.dtype();
+  require_operand(op, "probs", args.probs, dt, "probs", device);
+  require_operand(op, "scores", args.scores, dt, "probs", device);
+  require_all_contiguous(op, {{"scores", args.scores}, {"probs", args.probs}});
+  require_square_scores(op, "scores", args.scores);
+  require_same_shape(op, "scores", args.scores, "probs", args.probs);
+  require_same_view_or_disjoint(op, "probs", args.probs, "scores", args.scores);
+}
+
+void check_args(const char*, const CausalSoftmaxBackwardArgs& args, Device device) {
+  const char* op = "causal_softmax_backward";
+  const DType dt = args.dtype();
+  require_operand(op, "dscores", args.dscores, dt, "dscores", device);
+  require_operand(op, "probs", args.probs, dt, "dscores", device);
+  require_operand(op, "dprobs", args.dprobs, dt, "dscores", device);
+  require_all_contiguous(op, {{"probs", args.probs}, {"dprobs", args.dprobs}, {"dscores", args.dscores}});
+  require_square_scores(op, "probs", args.probs);
+  require_same_shape(op, "probs", args.probs, "dprobs", args.dprobs);
+  require_same_shape(op, "probs", args.probs, "dscores", args.dscores);
+  require_same_view_or_disjoint(op, "dscores", args.dscores, "dprobs", args.dprobs);
+  require_outputs_disjoint(op, {{"dscores", args.dscores}}, {{"probs", args.probs}});
+}
+
+void check_args(const char*, const CrossEntropyArgs& args, Device device) {
+  const char* op = "cross_entropy";
+  const DType dt = args.dtype();
+  require_operand(op, "logits", args.logits, dt, "logits", device);
+  require_operand(op, "losses", args.losses, dt, "logits", device);
+  require_i32(op, "targets", args.targets, device);
+  require_all_contiguous(op, {{"logits", args.logits}, {"targets", args.targets}, {"losses", args.losses}});
+  require_loss_shapes(op, args.logits, args.targets, args.valid_cols);
+  require_shape(op, "losses", args.losses, {args.logits.dim(0)}, "(N)",
+                str(" for logits ", args.logits.describe(), " (N, V)"));
+  require_outputs_disjoint(op, {{"losses", args.losses}},
+                           {{"logits", args.logits}, {"targets", args.targets}});
+}
+
+void check_args(const char*, const CrossEntropyBackwardArgs& args, Device device) {
+  const char* op = "cross_entropy_backward";
+  const DType dt = args.dtype();
+  require_operand(op, "dlogits", args.dlogits, dt, "dlogits", device);
+  require_operand(op, "logits", args.logits, dt, "dlogits", device);
+  require_i32(op, "targets", args.targets, device);
+  require_all_contiguous(op, {{"logits", args.logits}, {"targets", args.targets}, {"dlogits", args.dlogits}});
+  require_loss_shapes(op, args.logits, args.targets, args.valid_cols);
+  require_same_shape(op, "logits", args.logits, "dlogits", args.dlogits);
+  require_same_view_or_disjoint(op, "dlogits", args.dlogits, "logits", args.logits);
+  require_outputs_disjoint(op, {{"dlogits", args.dlogits}}, {{"targets", args.targets}});
+}
+
+// One Args struct serves dropout (x → out) and dropout_backward (dy → dx): messages use the op's own names.
+void check_args(const char* op, const DropoutArgs& args, Device device) {
+  const bool backward = std::string_view(op) == "dropout_backward";
+  const char* in = backward ? "dy" : "x";
+  const char* out = backward ? "dx" : "out";
+  require_operand(op, out, args.out, args.dtype(), out, device);
+  require_operand(op, in, args.x, args.dtype(), out, device);
+  require_all_contiguous(op, {{in, args.x}, {out, args.out}});
+  MTNLG_CHECK(args.x.ndim() >= 1,
+              str(op, ": ", in, " is ", args.x.describe(), "; it needs a leading sample dimension (B, ...)"));
+  require_same_shape(op, in, args.x, out, args.out);
+  MTNLG_CHECK(args.p >= 0.0 && args.p < 1.0,
+              str(op, ": p = ", args.p, " is outside [0, 1); use 0 for no dropout"));
+  MTNLG_CHECK(args.first_sample >= 0 && args.element_offset >= 0,
+              str(op, ": first_sample = ", args.first_sample, " and element_offset = ", args.element_offset,
+                  " must both be >= 0 (they place ", in, " ", args.x.describe(), " inside the full tensor)"));
+  require_same_view_or_disjoint(op, out, args.out, in, args.x);
+}
+
+void check_args(const char*, const AdamWArgs& args, Device device) {
+  const char* op = "adamw";
+  const DType dt = args.dtype();
+  require_operand(op, "param", args.param, dt, "param", device);
+  require_operand(op, "grad", args.grad, dt, "param", device);
+  require_operand(op, "m", args.m, dt, "param", device);
+  require_operand(op, "v", args.v, dt, "param", device);
+  require_all_contiguous(op, {{"param", args.param}, {"grad", args.grad}, {"m", args.m}, {"v", args.v}});
+  require_same_numel(op, "grad", args.grad, "param", args.param);
+  require_same_numel(op, "m", args.m, "param", args.param);
+  require_same_numel(op, "v", args.v, "param", args.param);
+  MTNLG_CHECK(args.beta1 >= 0.0 && args.beta1 < 1.0 && args.beta2 >= 0.0 && args.beta2 < 1.0,
+              str(op, ": beta1 = ", args.beta1, " and beta2 = ", args.beta2,
+                  " must be in [0, 1) (typically 0.9 and 0.95 or 0.999)"));
+  MTNLG_CHECK(args.eps > 0.0, str(op, ": eps = ", args.eps, " must be > 0 (typically 1e-8)"));
+  MTNLG_CHECK(args.step >= 1,
+              str(op, ": step = ", args.step,
+                  " must be >= 1: it counts optimizer steps from 1, for the bias correction"));
+  require_separate(op, {{"param", args.param}, {"grad", args.grad}, {"m", args.m}, {"v", args.v}});
 }
 
 }  // namespace mtnlg::ops

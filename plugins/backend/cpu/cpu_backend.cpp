@@ -41,6 +41,12 @@ CpuBackend::CpuBackend(const CreateArgs& args) : pool_(resolve_threads(args.para
   register_gemm_kernels(ops());
   register_elementwise_kernels(ops());
   register_reduction_kernels(ops());
+  register_embedding_kernels(ops());
+  register_normalization_kernels(ops());
+  register_attention_kernels(ops());
+  register_loss_kernels(ops());
+  register_dropout_kernels(ops());
+  register_optimizer_kernels(ops());
   if (deferred) stream_ = std::make_unique<DeferredStream>(*this);
   log_debug("cpu backend: ", pool_.size(), " thread(s), ", deferred ? "deferred" : "immediate", " stream");
 }

@@ -1,6 +1,7 @@
 #pragma once
 // How the CPU backend's kernel files plug into its op table, and the dtype dispatch they share. Each op is
 // registered with one kernel for all of its dtypes, which switches on the dtype itself.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -10,13 +11,43 @@
 
 namespace mtnlg::cpu {
 
-void register_gemm_kernels(OpTable& table);         // gemm_kernels.cpp
-void register_elementwise_kernels(OpTable& table);  // elementwise_kernels.cpp
-void register_reduction_kernels(OpTable& table);    // reduction_kernels.cpp
+void register_gemm_kernels(OpTable& table);           // gemm_kernels.cpp
+void register_elementwise_kernels(OpTable& table);    // elementwise_kernels.cpp
+void register_reduction_kernels(OpTable& table);      // reduction_kernels.cpp
+void register_embedding_kernels(OpTable& table);      // embedding_kernels.cpp
+void register_normalization_kernels(OpTable& table);  // normalization_kernels.cpp
+void register_attention_kernels(OpTable& table);      // attention_kernels.cpp
+void register_loss_kernels(OpTable& table);           // loss_kernels.cpp
+void register_dropout_kernels(OpTable& table);        // dropout_kernels.cpp
+void register_optimizer_kernels(OpTable& table);      // optimizer_kernels.cpp
 
 // Elements per parallel_for chunk for streaming kernels: large enough that waking a thread pays off (~100 µs
 // of work), small enough that 2-16 threads all get some.
 inline constexpr std::int64_t kElementwiseGrain = std::int64_t{1} << 15;
+
+// Rows per parallel_for chunk for a kernel that works row by row on rows of `row_length` elements: about
+// kElementwiseGrain elements per chunk, at least one row.
+inline std::int64_t row_grain(std::int64_t row_length) {
+  return std::max<std::int64_t>(1, kElementwiseGrain / std::max<std::int64_t>(1, row_length));
+}
+
+inline std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
+
+// The row blocks of a sum over rows (column_sum, layernorm's dgamma and dbeta): at most kMaxRowBlocks blocks
+// of at least kMinBlockRows rows, so the per-block partial sums (blocks × columns doubles) stay small. Each
+// block is summed sequentially and the block sums are combined in block order; the blocks depend only on the
+// row count, so the result is the same for any thread count.
+inline constexpr std::int64_t kMaxRowBlocks = 32;
+inline constexpr std::int64_t kMinBlockRows = 64;
+
+struct RowBlocks {
+  std::int64_t rows_per_block, count;
+  explicit RowBlocks(std::int64_t rows)
+      : rows_per_block(std::max(kMinBlockRows, ceil_div(rows, kMaxRowBlocks))),
+        count(std::max<std::int64_t>(1, ceil_div(rows, rows_per_block))) {}
+};
 
 // Calls f(T{}) with T the C++ type of a floating dtype.
 template <class F>

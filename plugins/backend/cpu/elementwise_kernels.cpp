@@ -133,12 +133,10 @@ void bias_add_kernel(const ops::BiasAddArgs& args, ExecContext& ctx) {
     const T* bias = args.bias.data_as<T>();  // (N)
     T* out = args.out.data_as<T>();          // (R, N)
     const std::int64_t rows = args.x.numel() / n;
-    pool_of(ctx).parallel_for(rows, std::max<std::int64_t>(1, kElementwiseGrain / n),
-                              [&](std::int64_t r0, std::int64_t r1) {
-                                for (std::int64_t r = r0; r < r1; ++r)
-                                  for (std::int64_t j = 0; j < n; ++j)
-                                    out[r * n + j] = x[r * n + j] + bias[j];
-                              });
+    pool_of(ctx).parallel_for(rows, row_grain(n), [&](std::int64_t r0, std::int64_t r1) {
+      for (std::int64_t r = r0; r < r1; ++r)
+        for (std::int64_t j = 0; j < n; ++j) out[r * n + j] = x[r * n + j] + bias[j];
+    });
   });
 }
 

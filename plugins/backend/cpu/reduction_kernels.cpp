@@ -13,28 +13,21 @@
 namespace mtnlg::cpu {
 namespace {
 
-// column_sum: rows are split into at most kMaxRowBlocks blocks of at least kMinBlockRows rows (so the scratch
-// of per-block partial sums stays at most kMaxRowBlocks · N doubles), columns into tiles of kColumnTile, and
-// each (row block, column tile) is one task.
-constexpr std::int64_t kMaxRowBlocks = 32;
-constexpr std::int64_t kMinBlockRows = 64;
+// column_sum: rows are split into RowBlocks (cpu_kernels.hpp), columns into tiles of kColumnTile, and each
+// (row block, column tile) is one task.
 constexpr std::int64_t kColumnTile = 1024;
 
 // squared_norm: blocks of at least kMinNormBlock elements, at most kMaxNormBlocks of them.
 constexpr std::int64_t kMaxNormBlocks = 1024;
 constexpr std::int64_t kMinNormBlock = 8192;
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
-  return (a + b - 1) / b;
-}
-
 template <class T>
 void column_sum_typed(const ops::ColumnSumArgs& args, std::int64_t n, ThreadPool& pool) {
   const T* x = args.x.data_as<T>();  // (R, N)
   T* out = args.out.data_as<T>();    // (N)
   const std::int64_t rows = args.x.numel() / n;
-  const std::int64_t block_rows = std::max(kMinBlockRows, ceil_div(rows, kMaxRowBlocks));
-  const std::int64_t blocks = std::max<std::int64_t>(1, ceil_div(rows, block_rows));
+  const RowBlocks row_blocks(rows);
+  const std::int64_t block_rows = row_blocks.rows_per_block, blocks = row_blocks.count;
   const std::int64_t tiles = ceil_div(n, kColumnTile);
 
   std::vector<double> partial(static_cast<std::size_t>(blocks * n), 0.0);  // (blocks, N)

@@ -30,6 +30,17 @@ void register_meta_kernels(OpTable& table) {
   table.add(ops::squared_norm, floating, &no_math<ops::SquaredNormArgs>);
   table.add(ops::gelu, floating, &no_math<ops::GeluArgs>);
   table.add(ops::gelu_backward, floating, &no_math<ops::GeluBackwardArgs>);
+  table.add(ops::embedding, floating, &no_math<ops::EmbeddingArgs>);
+  table.add(ops::embedding_backward, floating, &no_math<ops::EmbeddingBackwardArgs>);
+  table.add(ops::layernorm, floating, &no_math<ops::LayerNormArgs>);
+  table.add(ops::layernorm_backward, floating, &no_math<ops::LayerNormBackwardArgs>);
+  table.add(ops::causal_softmax, floating, &no_math<ops::CausalSoftmaxArgs>);
+  table.add(ops::causal_softmax_backward, floating, &no_math<ops::CausalSoftmaxBackwardArgs>);
+  table.add(ops::cross_entropy, floating, &no_math<ops::CrossEntropyArgs>);
+  table.add(ops::cross_entropy_backward, floating, &no_math<ops::CrossEntropyBackwardArgs>);
+  table.add(ops::dropout, floating, &no_math<ops::DropoutArgs>);
+  table.add(ops::dropout_backward, floating, &no_math<ops::DropoutArgs>);
+  table.add(ops::adamw, floating, &no_math<ops::AdamWArgs>);
 }
 
 }  // namespace mtnlg::meta

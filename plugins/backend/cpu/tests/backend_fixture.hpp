@@ -58,6 +58,15 @@ std::vector<T> random_values(std::size_t n, std::uint64_t seed, double lo = -1.0
   return v;
 }
 
+// Token ids uniform in [0, limit), the same sequence for the same seed on every run.
+inline std::vector<std::int32_t> random_tokens(std::size_t n, std::int32_t limit, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<std::int32_t> dist(0, limit - 1);
+  std::vector<std::int32_t> v(n);
+  for (auto& t : v) t = dist(rng);
+  return v;
+}
+
 template <class T>
 std::vector<double> widen(const std::vector<T>& v) {
   return std::vector<double>(v.begin(), v.end());

@@ -45,6 +45,88 @@ std::vector<std::vector<T>> run_all_ops(std::int64_t threads) {
   return out;
 }
 
+// The GPT ops on inputs that span several chunks (and, for the sums over rows, several row blocks), each
+// result downloaded, with its name.
+template <class T>
+std::vector<std::pair<const char*, std::vector<T>>> run_gpt_ops(std::int64_t threads) {
+  auto backend = make_backend(threads);
+  Backend& b = *backend;
+  const DType dt = dtype_of<T>();
+  std::vector<std::pair<const char*, Tensor>> results;
+
+  // embedding: (B, T, C) = (4, 257, 129) over 301 table rows: 5 forward chunks, ~290 rows with gradients.
+  const std::int64_t bs = 4, t = 257, c = 129, rows = 301;
+  const Tensor tokens = to_device(b, {bs, t}, random_tokens(bs * t, rows, 1));
+  Tensor embedded = b.empty({bs, t, c}, dt), dtable = to_device(b, {rows, c}, random_values<T>(rows * c, 2)),
+         dpos = to_device(b, {t, c}, random_values<T>(t * c, 3));
+  b.run(ops::embedding, ops::EmbeddingArgs{tokens, to_device(b, {rows, c}, random_values<T>(rows * c, 4)),
+                                           to_device(b, {t, c}, random_values<T>(t * c, 5)), embedded, rows});
+  b.run(ops::embedding_backward,
+        ops::EmbeddingBackwardArgs{tokens, to_device(b, {bs, t, c}, random_values<T>(bs * t * c, 6)), dtable,
+                                   dpos});
+  results.insert(results.end(), {{"embedding", embedded},
+                                 {"embedding_backward dtable", dtable},
+                                 {"embedding_backward dpositions", dpos}});
+
+  // layernorm: (N, C) = (1031, 65): 3 row chunks, 17 row blocks for dgamma and dbeta.
+  const std::int64_t n = 1031, ln_c = 65;
+  const Tensor x = to_device(b, {n, ln_c}, random_values<T>(n * ln_c, 7)),
+               gamma = to_device(b, {ln_c}, random_values<T>(ln_c, 8));
+  Tensor normed = b.empty({n, ln_c}, dt), mean = b.empty({n}, dt), rstd = b.empty({n}, dt),
+         dx = b.empty({n, ln_c}, dt), dgamma = to_device(b, {ln_c}, random_values<T>(ln_c, 9)),
+         dbeta = to_device(b, {ln_c}, random_values<T>(ln_c, 10));
+  b.run(ops::layernorm,
+        ops::LayerNormArgs{x, gamma, to_device(b, {ln_c}, random_values<T>(ln_c, 11)), normed, mean, rstd});
+  b.run(ops::layernorm_backward,
+        ops::LayerNormBackwardArgs{to_device(b, {n, ln_c}, random_values<T>(n * ln_c, 12)), x, gamma, mean,
+                                   rstd, dx, dgamma, dbeta});
+  results.insert(results.end(), {{"layernorm out", normed},
+                                 {"layernorm mean", mean},
+                                 {"layernorm rstd", rstd},
+                                 {"layernorm_backward dx", dx},
+                                 {"layernorm_backward dgamma", dgamma},
+                                 {"layernorm_backward dbeta", dbeta}});
+
+  // causal_softmax: (BH, T, T) = (6, 129, 129): 4 row chunks.
+  const std::int64_t bh = 6, st = 129;
+  Tensor probs = b.empty({bh, st, st}, dt), dscores = b.empty({bh, st, st}, dt);
+  b.run(ops::causal_softmax,
+        ops::CausalSoftmaxArgs{to_device(b, {bh, st, st}, random_values<T>(bh * st * st, 13, -4.0, 4.0)),
+                               probs, 0.3});
+  b.run(ops::causal_softmax_backward,
+        ops::CausalSoftmaxBackwardArgs{probs, to_device(b, {bh, st, st}, random_values<T>(bh * st * st, 14)),
+                                       dscores, 0.3});
+  results.insert(results.end(), {{"causal_softmax", probs}, {"causal_softmax_backward", dscores}});
+
+  // cross_entropy: (N, V) = (129, 1031), 1000 valid columns: 5 row chunks.
+  const std::int64_t ce_n = 129, v = 1031, valid = 1000;
+  const Tensor logits = to_device(b, {ce_n, v}, random_values<T>(ce_n * v, 15, -5.0, 5.0)),
+               targets = to_device(b, {ce_n}, random_tokens(ce_n, valid, 16));
+  Tensor losses = b.empty({ce_n}, dt), dlogits = b.empty({ce_n, v}, dt);
+  b.run(ops::cross_entropy, ops::CrossEntropyArgs{logits, targets, losses, valid});
+  b.run(ops::cross_entropy_backward, ops::CrossEntropyBackwardArgs{logits, targets, dlogits, valid, 0.01});
+  results.insert(results.end(), {{"cross_entropy", losses}, {"cross_entropy_backward", dlogits}});
+
+  // dropout and adamw: 264967 elements, 9 chunks.
+  const std::int64_t big = 1031 * 257;
+  Tensor dropped = b.empty({1031, 257}, dt);
+  ops::DropoutArgs drop{to_device(b, {1031, 257}, random_values<T>(big, 17)), dropped, 0.1};
+  drop.key[0] = 3;
+  drop.key[1] = 4;
+  b.run(ops::dropout, drop);
+  Tensor param = to_device(b, {big}, random_values<T>(big, 18)),
+         m = to_device(b, {big}, random_values<T>(big, 19)),
+         sq = to_device(b, {big}, random_values<T>(big, 20, 0.0, 1.0));
+  b.run(ops::adamw, ops::AdamWArgs{param, to_device(b, {big}, random_values<T>(big, 21)), m, sq, 1e-3, 0.9,
+                                   0.95, 1e-8, 0.1, 5});
+  results.insert(results.end(),
+                 {{"dropout", dropped}, {"adamw param", param}, {"adamw m", m}, {"adamw v", sq}});
+
+  std::vector<std::pair<const char*, std::vector<T>>> out;
+  for (const auto& [name, tensor] : results) out.emplace_back(name, to_host<T>(b, tensor));
+  return out;
+}
+
 template <class T>
 class CpuDeterminism : public ::testing::Test {};
 TYPED_TEST_SUITE(CpuDeterminism, FloatTypes, DTypeNames);
@@ -63,6 +145,21 @@ TYPED_TEST(CpuDeterminism, BitwiseAcrossRunsAndThreadCounts) {
     EXPECT_TRUE(bitwise_equal(two[i], two_again[i])) << names[i] << ": two runs with 2 threads differ";
     EXPECT_TRUE(bitwise_equal(one[i], two[i])) << names[i] << ": 1 thread and 2 threads differ";
     EXPECT_TRUE(bitwise_equal(one[i], three[i])) << names[i] << ": 1 thread and 3 threads differ";
+  }
+}
+
+TYPED_TEST(CpuDeterminism, GptOpsBitwiseAcrossRunsAndThreadCounts) {
+  using T = TypeParam;
+  const auto one = run_gpt_ops<T>(1);
+  const auto two = run_gpt_ops<T>(2);
+  const auto two_again = run_gpt_ops<T>(2);
+  const auto three = run_gpt_ops<T>(3);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    const char* name = one[i].first;
+    EXPECT_TRUE(bitwise_equal(two[i].second, two_again[i].second))
+        << name << ": two runs with 2 threads differ";
+    EXPECT_TRUE(bitwise_equal(one[i].second, two[i].second)) << name << ": 1 thread and 2 threads differ";
+    EXPECT_TRUE(bitwise_equal(one[i].second, three[i].second)) << name << ": 1 thread and 3 threads differ";
   }
 }
 

@@ -150,5 +150,172 @@ TEST_F(CpuErrors, UndefinedAndForeignTensors) {
               ThrowsMessage<Error>(HasSubstr("upload: tensor f32 (3) on meta is not cpu memory")));
 }
 
+// Data-dependent errors: a token id the argument checks cannot see, reported by the kernel with its position.
+TEST_F(CpuErrors, TokenOutsideTheVocabulary) {
+  const Tensor tokens = to_device(*backend, {2, 3}, std::vector<std::int32_t>{0, 1, 2, 3, 4, 5});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding, ops::EmbeddingArgs{tokens, f32({7, 4}), Tensor(), f32({2, 3, 4}), 5});
+      },
+      ThrowsMessage<Error>(
+          AllOf(HasSubstr("backend 'cpu': embedding: tokens[1, 2] = 5 is outside [0, valid_rows) = "
+                          "[0, 5) for table f32 (7, 4) on cpu"),
+                HasSubstr("check the tokenizer"))));
+  const Tensor negative = to_device(*backend, {2, 3}, std::vector<std::int32_t>{0, 1, 2, -1, 4, 5});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding_backward,
+                     ops::EmbeddingBackwardArgs{negative, f32({2, 3, 4}), f32({7, 4}), Tensor()});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding_backward: tokens[1, 0] = -1 is outside [0, rows) = [0, 7)")));
+}
+
+// In deferred mode the kernel's error reaches synchronize().
+TEST(CpuDeferredErrors, TokenErrorAtSynchronize) {
+  auto backend = make_backend(2, true);
+  Tensor tokens = backend->empty({1, 2}, DType::i32);
+  backend->run(ops::fill, ops::FillArgs{tokens, 9.0});
+  backend->run(ops::embedding, ops::EmbeddingArgs{tokens, backend->empty({9, 3}, DType::f64), Tensor(),
+                                                  backend->empty({1, 2, 3}, DType::f64), 9});
+  EXPECT_THAT(
+      [&] { backend->synchronize(); },
+      ThrowsMessage<Error>(HasSubstr("embedding: tokens[0, 0] = 9 is outside [0, valid_rows) = [0, 9)")));
+}
+
+TEST_F(CpuErrors, TargetInVocabularyPadding) {
+  const Tensor targets = to_device(*backend, {3}, std::vector<std::int32_t>{0, 4, 6});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy, ops::CrossEntropyArgs{f32({3, 8}), targets, f32({3}), 6});
+      },
+      ThrowsMessage<Error>(HasSubstr(
+          "cross_entropy: targets[2] = 6 is outside [0, valid_cols) = [0, 6) for logits f32 (3, 8) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_backward,
+                     ops::CrossEntropyBackwardArgs{f32({3, 8}), targets, f32({3, 8}), 6});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_backward: targets[2] = 6 is outside [0, valid_cols) = [0, 6)")));
+}
+
+TEST_F(CpuErrors, GptOpShapes) {
+  const Tensor tokens = backend->empty({2, 3}, DType::i32);
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding, ops::EmbeddingArgs{tokens, f32({7, 4}), Tensor(), f32({2, 4, 3}), 7});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("embedding: out is f32 (2, 4, 3) on cpu but must be (B, T, C) = (2, 3, 4) for "
+                    "tokens i32 (2, 3) on cpu (B, T) and table f32 (7, 4) on cpu (rows, C)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding, ops::EmbeddingArgs{tokens, f32({7, 4}), f32({2, 4}), f32({2, 3, 4}), 7});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("embedding: positions is f32 (2, 4) on cpu but must be (>= T, C) with T = 3")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding, ops::EmbeddingArgs{tokens, f32({7, 4}), Tensor(), f32({2, 3, 4}), 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding: valid_rows = 8 is outside [1, rows] = [1, 7]")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::layernorm,
+                     ops::LayerNormArgs{f32({5, 7}), f32({5}), f32({7}), f32({5, 7}), f32({5}), f32({5})});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("layernorm: gamma is f32 (5) on cpu but must be (C) = (7) for x f32 (5, 7)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::layernorm, ops::LayerNormArgs{f32({2, 5, 7}), f32({7}), f32({7}), f32({2, 5, 7}),
+                                                        f32({10}), f32({10})});
+      },
+      ThrowsMessage<Error>(HasSubstr("layernorm: x is f32 (2, 5, 7) on cpu; it must be (N, C)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::causal_softmax, ops::CausalSoftmaxArgs{f32({2, 3, 4}), f32({2, 3, 4})});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("causal_softmax: scores is f32 (2, 3, 4) on cpu; it must be (BH, T, T)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy,
+                     ops::CrossEntropyArgs{f32({3, 8}), backend->empty({3}, DType::i64), f32({3}), 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy: operand targets is i64 (3) on cpu but token ids must be i32")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(
+            ops::cross_entropy_backward,
+            ops::CrossEntropyBackwardArgs{f32({3, 8}), backend->empty({4}, DType::i32), f32({3, 8}), 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_backward: targets is i32 (4) on cpu but must be (N) = (3)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::adamw, ops::AdamWArgs{f32({4}), f32({4}), f32({4}), f32({5})});
+      },
+      ThrowsMessage<Error>(HasSubstr("adamw: v is f32 (5) on cpu (5 elements) but param is f32 (4) on cpu")));
+}
+
+TEST_F(CpuErrors, GptOpScalars) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::dropout, ops::DropoutArgs{f32({2, 3}), f32({2, 3}), 1.0});
+      },
+      ThrowsMessage<Error>(HasSubstr("dropout: p = 1 is outside [0, 1)")));
+  // dropout_backward names its operands dy and dx.
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::dropout_backward, ops::DropoutArgs{f32({2, 3}), f32({3, 2}), 0.5});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("dropout_backward: dy is f32 (2, 3) on cpu but dx is f32 (3, 2) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::adamw,
+                     ops::AdamWArgs{f32({4}), f32({4}), f32({4}), f32({4}), 1e-3, 0.9, 0.999, 1e-8, 0.0, 0});
+      },
+      ThrowsMessage<Error>(HasSubstr("adamw: step = 0 must be >= 1")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::adamw, ops::AdamWArgs{f32({4}), f32({4}), f32({4}), f32({4}), 1e-3, 1.0});
+      },
+      ThrowsMessage<Error>(HasSubstr("adamw: beta1 = 1 and beta2 = 0.999 must be in [0, 1)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy,
+                     ops::CrossEntropyArgs{f32({3, 8}), backend->empty({3}, DType::i32), f32({3}), 0});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy: valid_cols = 0 is outside [1, V] = [1, 8]")));
+}
+
+// In place is allowed where ops.hpp says so (the same view); any other overlap is an error.
+TEST_F(CpuErrors, GptOpAliasing) {
+  const Tensor x = f32({4, 4});
+  backend->run(ops::causal_softmax, ops::CausalSoftmaxArgs{x.reshape({1, 4, 4}), x.reshape({1, 4, 4})});
+  const Tensor row = f32({10});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::dropout,
+                     ops::DropoutArgs{row.sub_buffer(0, {1, 6}), row.sub_buffer(2, {1, 6}), 0.5});
+      },
+      ThrowsMessage<Error>(HasSubstr("dropout: output out (f32 (1, 6) on cpu) overlaps input x")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::layernorm, ops::LayerNormArgs{x, f32({4}), f32({4}), x, f32({4}), f32({4})});
+      },
+      ThrowsMessage<Error>(HasSubstr("layernorm: output out (f32 (4, 4) on cpu) overlaps input x")));
+  const Tensor state = f32({8});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::adamw,
+                     ops::AdamWArgs{f32({4}), f32({4}), state.sub_buffer(0, {4}), state.sub_buffer(3, {4})});
+      },
+      ThrowsMessage<Error>(HasSubstr("adamw: operands m (f32 (4) on cpu) and v (f32 (4) on cpu) overlap")));
+}
+
 }  // namespace
 }  // namespace mtnlg::cpu::test

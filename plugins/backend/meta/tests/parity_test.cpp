@@ -46,6 +46,13 @@ Tensor f32(Backend& b, Shape s) {
   return b.empty(std::move(s), DType::f32);
 }
 
+// Token ids, zero so that the CPU kernels that read them accept them.
+Tensor i32_zeros(Backend& b, Shape s) {
+  Tensor t = b.empty(std::move(s), DType::i32);
+  b.run(ops::fill, ops::FillArgs{t, 0.0});
+  return t;
+}
+
 const std::vector<std::pair<const char*, Call>>& calls() {
   static const std::vector<std::pair<const char*, Call>> all = {
       {"gemm ok",
@@ -152,9 +159,130 @@ const std::vector<std::pair<const char*, Call>>& calls() {
        [](Backend& b) {
          b.run(ops::gelu_backward, ops::GeluBackwardArgs{f32(b, {2, 5}), f32(b, {2, 5}), f32(b, {10})});
        }},
+      // The GPT ops. Token ids are filled first: the CPU kernels read them (the meta ones cannot).
+      {"embedding ok",
+       [](Backend& b) {
+         b.run(ops::embedding, ops::EmbeddingArgs{i32_zeros(b, {2, 3}), f32(b, {7, 4}), f32(b, {5, 4}),
+                                                  f32(b, {2, 3, 4}), 6});
+       }},
+      {"embedding out",
+       [](Backend& b) {
+         b.run(ops::embedding,
+               ops::EmbeddingArgs{i32_zeros(b, {2, 3}), f32(b, {7, 4}), Tensor(), f32(b, {2, 4, 3}), 7});
+       }},
+      {"embedding valid_rows",
+       [](Backend& b) {
+         b.run(ops::embedding,
+               ops::EmbeddingArgs{i32_zeros(b, {2, 3}), f32(b, {7, 4}), Tensor(), f32(b, {2, 3, 4}), 0});
+       }},
+      {"embedding tokens dtype",
+       [](Backend& b) {
+         b.run(ops::embedding, ops::EmbeddingArgs{b.empty({2, 3}, DType::i64), f32(b, {7, 4}), Tensor(),
+                                                  f32(b, {2, 3, 4}), 7});
+       }},
+      {"embedding_backward ok",
+       [](Backend& b) {
+         b.run(ops::embedding_backward, ops::EmbeddingBackwardArgs{i32_zeros(b, {2, 3}), f32(b, {2, 3, 4}),
+                                                                   f32(b, {7, 4}), f32(b, {3, 4})});
+       }},
+      {"embedding_backward positions",
+       [](Backend& b) {
+         b.run(ops::embedding_backward, ops::EmbeddingBackwardArgs{i32_zeros(b, {2, 3}), f32(b, {2, 3, 4}),
+                                                                   f32(b, {7, 4}), f32(b, {2, 4})});
+       }},
+      {"layernorm ok",
+       [](Backend& b) {
+         b.run(ops::layernorm, ops::LayerNormArgs{f32(b, {5, 7}), f32(b, {7}), f32(b, {7}), f32(b, {5, 7}),
+                                                  f32(b, {5}), f32(b, {5})});
+       }},
+      {"layernorm gamma",
+       [](Backend& b) {
+         b.run(ops::layernorm, ops::LayerNormArgs{f32(b, {5, 7}), f32(b, {5}), f32(b, {7}), f32(b, {5, 7}),
+                                                  f32(b, {5}), f32(b, {5})});
+       }},
+      {"layernorm in place",
+       [](Backend& b) {
+         const Tensor x = f32(b, {5, 7});
+         b.run(ops::layernorm, ops::LayerNormArgs{x, f32(b, {7}), f32(b, {7}), x, f32(b, {5}), f32(b, {5})});
+       }},
+      {"layernorm_backward ok",
+       [](Backend& b) {
+         b.run(ops::layernorm_backward,
+               ops::LayerNormBackwardArgs{f32(b, {5, 7}), f32(b, {5, 7}), f32(b, {7}), f32(b, {5}),
+                                          f32(b, {5}), f32(b, {5, 7}), f32(b, {7}), f32(b, {7})});
+       }},
+      {"layernorm_backward rstd",
+       [](Backend& b) {
+         b.run(ops::layernorm_backward,
+               ops::LayerNormBackwardArgs{f32(b, {5, 7}), f32(b, {5, 7}), f32(b, {7}), f32(b, {5}),
+                                          f32(b, {7}), f32(b, {5, 7}), f32(b, {7}), f32(b, {7})});
+       }},
+      {"causal_softmax in place ok",
+       [](Backend& b) {
+         const Tensor s = f32(b, {2, 4, 4});
+         b.run(ops::causal_softmax, ops::CausalSoftmaxArgs{s, s, 0.5});
+       }},
+      {"causal_softmax square",
+       [](Backend& b) {
+         b.run(ops::causal_softmax, ops::CausalSoftmaxArgs{f32(b, {2, 3, 4}), f32(b, {2, 3, 4})});
+       }},
+      {"causal_softmax_backward ok",
+       [](Backend& b) {
+         b.run(ops::causal_softmax_backward,
+               ops::CausalSoftmaxBackwardArgs{f32(b, {2, 4, 4}), f32(b, {2, 4, 4}), f32(b, {2, 4, 4})});
+       }},
+      {"causal_softmax_backward overlap",
+       [](Backend& b) {
+         const Tensor p = f32(b, {2, 4, 4});
+         b.run(ops::causal_softmax_backward, ops::CausalSoftmaxBackwardArgs{p, f32(b, {2, 4, 4}), p});
+       }},
+      {"cross_entropy ok",
+       [](Backend& b) {
+         b.run(ops::cross_entropy, ops::CrossEntropyArgs{f32(b, {3, 8}), i32_zeros(b, {3}), f32(b, {3}), 6});
+       }},
+      {"cross_entropy valid_cols",
+       [](Backend& b) {
+         b.run(ops::cross_entropy, ops::CrossEntropyArgs{f32(b, {3, 8}), i32_zeros(b, {3}), f32(b, {3}), 9});
+       }},
+      {"cross_entropy_backward in place ok",
+       [](Backend& b) {
+         const Tensor logits = f32(b, {3, 8});
+         b.run(ops::cross_entropy_backward,
+               ops::CrossEntropyBackwardArgs{logits, i32_zeros(b, {3}), logits, 8});
+       }},
+      {"cross_entropy_backward targets",
+       [](Backend& b) {
+         b.run(ops::cross_entropy_backward,
+               ops::CrossEntropyBackwardArgs{f32(b, {3, 8}), i32_zeros(b, {4}), f32(b, {3, 8}), 8});
+       }},
+      {"dropout ok",
+       [](Backend& b) {
+         b.run(ops::dropout, ops::DropoutArgs{f32(b, {2, 5}), f32(b, {2, 5}), 0.1});
+       }},
+      {"dropout p",
+       [](Backend& b) {
+         b.run(ops::dropout, ops::DropoutArgs{f32(b, {2, 5}), f32(b, {2, 5}), 1.0});
+       }},
+      {"dropout_backward shape",
+       [](Backend& b) {
+         b.run(ops::dropout_backward, ops::DropoutArgs{f32(b, {2, 5}), f32(b, {10}), 0.1});
+       }},
+      {"adamw ok",
+       [](Backend& b) {
+         b.run(ops::adamw, ops::AdamWArgs{f32(b, {6}), f32(b, {6}), f32(b, {6}), f32(b, {6}), 1e-3});
+       }},
+      {"adamw step",
+       [](Backend& b) {
+         b.run(ops::adamw, ops::AdamWArgs{f32(b, {6}), f32(b, {6}), f32(b, {6}), f32(b, {6}), 1e-3, 0.9,
+                                          0.999, 1e-8, 0.0, 0});
+       }},
+      {"adamw dtype",
+       [](Backend& b) {
+         b.run(ops::adamw, ops::AdamWArgs{f32(b, {6}), b.empty({6}, DType::f64), f32(b, {6}), f32(b, {6})});
+       }},
       {"unknown op",
        [](Backend& b) {
-         b.run(OpKey<ops::FillArgs>{"layernorm"}, ops::FillArgs{f32(b, {2}), 0.0});
+         b.run(OpKey<ops::FillArgs>{"no_such_op"}, ops::FillArgs{f32(b, {2}), 0.0});
        }},
   };
   return all;

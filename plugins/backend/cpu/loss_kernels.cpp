@@ -1,0 +1,101 @@
+// Cross-entropy of logits (N, V) against target tokens, over the first valid_cols columns (the rest is
+// vocabulary padding and counts as −∞). Rows are independent and each is owned by one task, so any partition
+// gives the same bits. The log-sum-exp subtracts the row's maximum first, so exp() cannot overflow, and sums
+// in double. The backward pass may run in place (dlogits = logits): a row's max and sum are taken before its
+// first gradient is written, and each gradient element overwrites the logit it was computed from.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "mtnlg/ops.hpp"
+
+#include "cpu_backend.hpp"
+#include "cpu_kernels.hpp"
+
+namespace mtnlg::cpu {
+namespace {
+
+// The target of row `row`, which must lie in [0, valid_cols): a token outside the vocabulary is a data error
+// the argument checks cannot see, so it is reported here with its row and value.
+std::int64_t target_of(const char* op, const Tensor& targets, std::int64_t row, std::int64_t valid_cols,
+                       const Tensor& logits) {
+  const std::int64_t t = targets.data_as<std::int32_t>()[row];
+  MTNLG_CHECK(
+      t >= 0 && t < valid_cols,
+      str(op, ": targets[", row, "] = ", t, " is outside [0, valid_cols) = [0, ", valid_cols, ") for logits ",
+          logits.describe(),
+          "; the target tokens do not match the model's vocabulary (check the tokenizer and the data)"));
+  return t;
+}
+
+template <class T>
+double row_max(const T* x, std::int64_t n) {
+  double max = -std::numeric_limits<double>::infinity();
+  for (std::int64_t j = 0; j < n; ++j) max = std::max(max, static_cast<double>(x[j]));
+  return max;
+}
+
+template <class T>
+void cross_entropy_typed(const ops::CrossEntropyArgs& args, ThreadPool& pool) {
+  const T* logits = args.logits.data_as<T>();  // (N, V)
+  T* losses = args.losses.data_as<T>();        // (N)
+  const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
+  pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t t = target_of("cross_entropy", args.targets, r, valid, args.logits);
+      const T* x = logits + r * v;
+      const double max = row_max(x, valid);
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(static_cast<double>(x[j]) - max);
+      losses[r] = static_cast<T>(std::log(sum) + max - static_cast<double>(x[t]));
+    }
+  });
+}
+
+void cross_entropy_kernel(const ops::CrossEntropyArgs& args, ExecContext& ctx) {
+  visit_floating("cross_entropy", args.dtype(),
+                 [&](auto tag) { cross_entropy_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+template <class T>
+void cross_entropy_backward_typed(const ops::CrossEntropyBackwardArgs& args, ThreadPool& pool) {
+  const T* logits = args.logits.data_as<T>();  // (N, V)
+  T* dlogits = args.dlogits.data_as<T>();      // (N, V)
+  const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
+  const double weight = args.weight;
+  pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
+    std::vector<double> e(static_cast<std::size_t>(valid));  // (valid_cols), one row's exponentials
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t t = target_of("cross_entropy_backward", args.targets, r, valid, args.logits);
+      const T* x = logits + r * v;
+      T* dx = dlogits + r * v;
+      const double max = row_max(x, valid);
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < valid; ++j) {
+        e[j] = std::exp(static_cast<double>(x[j]) - max);
+        sum += e[j];
+      }
+      for (std::int64_t j = 0; j < valid; ++j) {
+        const double p = e[j] / sum;
+        dx[j] = static_cast<T>(weight * (j == t ? p - 1.0 : p));
+      }
+      std::fill(dx + valid, dx + v, T(0));
+    }
+  });
+}
+
+void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, ExecContext& ctx) {
+  visit_floating("cross_entropy_backward", args.dtype(),
+                 [&](auto tag) { cross_entropy_backward_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+}  // namespace
+
+void register_loss_kernels(OpTable& table) {
+  table.add(ops::cross_entropy, {DType::f32, DType::f64}, &cross_entropy_kernel);
+  table.add(ops::cross_entropy_backward, {DType::f32, DType::f64}, &cross_entropy_backward_kernel);
+}
+
+}  // namespace mtnlg::cpu

@@ -1,0 +1,74 @@
+#include "adamw_optimizer.hpp"
+
+#include <string>
+
+#include "mtnlg/backend.hpp"
+#include "mtnlg/ops.hpp"
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::optim {
+namespace {
+
+// "recipe.toml:12:3: optimizer.beta1 must be in [0, 1), got 1; ..." — where the value came from first, so the
+// user can go straight to it (a default prints "(default)").
+void check_key(const Table& params, const char* key, bool ok, const std::string& rule, double got) {
+  if (ok) return;
+  const Value* v = params.find(key);
+  fail(str(v != nullptr ? v->pos.str() : std::string("(missing)"), ": optimizer.", key, " must be ", rule,
+           ", got ", got));
+}
+
+}  // namespace
+
+AdamWOptimizer::AdamWOptimizer(const CreateArgs& args)
+    : lr_(args.params.get_float("lr")),
+      beta1_(args.params.get_float("beta1")),
+      beta2_(args.params.get_float("beta2")),
+      eps_(args.params.get_float("eps")),
+      weight_decay_(args.params.get_float("weight_decay")) {
+  const Table& p = args.params;
+  check_key(p, "lr", lr_ >= 0.0, ">= 0 (it is the peak learning rate)", lr_);
+  // β = 1 would freeze the moment at its initial zero and make the bias correction divide by zero.
+  check_key(p, "beta1", beta1_ >= 0.0 && beta1_ < 1.0, "in [0, 1) (MT-NLG: 0.9)", beta1_);
+  check_key(p, "beta2", beta2_ >= 0.0 && beta2_ < 1.0, "in [0, 1) (MT-NLG: 0.95)", beta2_);
+  // eps keeps m̂ / (√v̂ + eps) finite where a gradient has been exactly zero so far (v̂ = 0).
+  check_key(p, "eps", eps_ > 0.0, "> 0 (MT-NLG: 1e-8)", eps_);
+  check_key(p, "weight_decay", weight_decay_ >= 0.0, ">= 0 (MT-NLG: 0.1)", weight_decay_);
+}
+
+void AdamWOptimizer::do_attach(Backend& backend, const std::vector<OptimizerParam>& params,
+                               const std::vector<FlatBuffer>&) {
+  MTNLG_CHECK(params_.empty(), "adamw: attach called twice; the optimizer state belongs to one model");
+  params_ = params;
+  moments_.reserve(params_.size());
+  for (const OptimizerParam& p : params_) {
+    const DType dtype = p.value.dtype();
+    MTNLG_CHECK(
+        dtype == DType::f32 || dtype == DType::f64,
+        str("adamw: parameter '", p.name, "' is ", p.value.describe(),
+            "; adamw keeps its moments in the parameter's dtype and supports f32 and f64 parameters"));
+    Moments s{backend.empty(p.value.shape(), dtype), backend.empty(p.value.shape(), dtype)};
+    backend.run(ops::fill, ops::FillArgs{s.m, 0.0});
+    backend.run(ops::fill, ops::FillArgs{s.v, 0.0});
+    moments_.push_back(std::move(s));
+  }
+}
+
+void AdamWOptimizer::do_step(Backend& backend, const OptimizerStep& step) {
+  MTNLG_CHECK(step.step >= 1,
+              str("adamw: step ", step.step,
+                  " is not a 1-based step count; the bias correction 1 − β^step needs step >= 1"));
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const OptimizerParam& p = params_[i];
+    ops::AdamWArgs args{p.value, p.grad, moments_[i].m, moments_[i].v};
+    args.lr = step.lr;
+    args.beta1 = beta1_;
+    args.beta2 = beta2_;
+    args.eps = eps_;
+    args.weight_decay = p.spec.weight_decay ? weight_decay_ : 0.0;
+    args.step = step.step;
+    backend.run(ops::adamw, args);
+  }
+}
+
+}  // namespace mtnlg::optim

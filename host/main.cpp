@@ -7,6 +7,7 @@
 #include "cli/check_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/plugins_command.hpp"
+#include "cli/train_command.hpp"
 #include "mtnlg/error.hpp"
 #include "plugin_host/registry.hpp"
 
@@ -37,6 +38,17 @@ int main(int argc, char** argv) {
   check->add_flag("--print", print,
                   "print the fully resolved recipe (includes, overrides, defaults) as TOML");
 
+  auto* train = app.add_subcommand("train", "train a model from a recipe");
+  mtnlg::host::TrainOptions train_options;
+  std::int64_t steps = 0;
+  std::string run_dir;
+  train->add_option("recipe", recipe_path, "recipe file (TOML)")->required();
+  train->add_option("--set", overrides, "override a recipe value (as for check); repeatable");
+  train->add_option("--steps", steps, "optimizer steps to run (replaces train.steps)")
+      ->check(CLI::PositiveNumber);
+  train->add_option("--run-dir", run_dir,
+                    "where metrics.jsonl, the resolved recipe and logs go (default runs/<recipe>)");
+
   CLI11_PARSE(app, argc, argv);
   try {
     mtnlg::host::setup_logging(log_level);
@@ -47,6 +59,13 @@ int main(int argc, char** argv) {
       return describe.empty() ? mtnlg::host::list_plugins(registry)
                               : mtnlg::host::describe_component(registry, describe);
     if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print);
+    if (train->parsed()) {
+      train_options.recipe = recipe_path;
+      train_options.overrides = overrides;
+      if (steps > 0) train_options.steps = steps;
+      train_options.run_dir = run_dir;
+      return mtnlg::host::train(registry, train_options);
+    }
   } catch (const mtnlg::Error& e) {
     std::cerr << "mtnlg: error: " << e.what() << "\n";
     return 1;

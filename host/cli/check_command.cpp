@@ -56,7 +56,7 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
             << bytes_str(param_bytes) << " values + " << bytes_str(param_bytes) << " gradients)\n";
   std::cout << "  batch      global " << train.get_int("global_batch") << " = micro-batch "
             << train.get_int("micro_batch") << " x " << stage.micro_batches() << " micro-batches\n";
-  const auto& stream = stage.engine().instructions();
+  const auto& stream = stage.engine().instructions(stage.micro_batches());
   std::cout << "  schedule   " << recipe.find_path("parallel.schedule")->as_string()
             << ", 1 stage: " << stream.size() << " instructions per step:";
   for (std::size_t i = 0; i < stream.size() && i < 8; ++i) std::cout << " " << instruction_str(stream[i]);
@@ -64,7 +64,8 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   std::cout << "  memory     after set-up: " << bytes_str(setup.current_bytes)
             << " (parameters, gradients, optimizer state)\n";
   if (recipe.contains("reader")) {
-    stage.engine().train_step(1, stage.optimizer()->base_lr(), 0);
+    stage.engine().train_step(
+        {.step = 1, .lr = stage.optimizer()->base_lr(), .micro_batches = stage.micro_batches()});
     const AllocStats step = stage.backend().alloc_stats();
     std::cout << "  memory     one training step (meta backend): peak " << bytes_str(step.peak_bytes) << ", "
               << step.allocations - setup.allocations << " allocations\n";

@@ -3,7 +3,9 @@
 // and knows nothing about which schedule that was. Per (micro-batch, chunk) it keeps the layers' saved state,
 // so any number of micro-batches may be in flight.
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/param_store.hpp"
@@ -17,15 +19,22 @@ namespace mtnlg::host {
 
 struct EngineOptions {
   DType dtype = DType::f32;
-  int micro_batch = 1;    // samples per micro-batch
-  int micro_batches = 1;  // micro-batches per step (gradient accumulation)
+  int micro_batch = 1;  // samples per micro-batch
   std::uint64_t seed = 1234;
-  PipelineLayout layout;  // stages, this stage, micro-batches, chunks
+  PipelineLayout layout;  // stages, this stage, chunks (the micro-batch count comes with each step)
+};
+
+struct StepRequest {
+  std::int64_t step = 1;          // 1-based count of optimizer steps, this one included
+  double lr = 0.0;                // from the LR schedule
+  std::int64_t first_sample = 0;  // global index of the step's first sample
+  int micro_batches = 1;          // gradient accumulation; may change from step to step (batch ramp-up)
+  double clip_grad = 0.0;         // clip the global gradient norm to this; 0 = no clipping
 };
 
 struct StepResult {
   double loss = 0.0;       // mean over the step's micro-batches (NaN on the meta backend)
-  double grad_norm = 0.0;  // global L2 norm of the accumulated gradients before the optimizer step
+  double grad_norm = 0.0;  // global L2 norm of the accumulated gradients, before clipping
   std::int64_t samples = 0;
 };
 
@@ -36,12 +45,15 @@ class Engine {
   Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices,
          const Schedule& schedule, Optimizer* optimizer, Reader* reader, EngineOptions options);
 
-  // One optimizer step over micro_batches micro-batches, the first of which starts at global sample
-  // `first_sample`. `step` is 1-based.
-  StepResult train_step(std::int64_t step, double lr, std::int64_t first_sample);
+  // One optimizer step: forward and backward over the request's micro-batches as the schedule orders them,
+  // gradient reduction, clipping, the optimizer.
+  StepResult train_step(const StepRequest& request);
+  // Mean loss over `micro_batches` micro-batches of `split` from `first_sample`: forward only, no dropout.
+  double evaluate(const std::string& split, std::int64_t first_sample, int micro_batches);
 
   ParamStore& params() { return params_; }
-  const std::vector<Instruction>& instructions() const { return instructions_; }
+  // The schedule's stream for this stage with `micro_batches` micro-batches (generated once per count).
+  const std::vector<Instruction>& instructions(int micro_batches);
 
  private:
   struct MicroBatch {
@@ -51,12 +63,13 @@ class Engine {
     bool loaded = false, forwarded = false, backwarded = false;
   };
 
-  void execute(const Instruction& in, std::size_t position, std::int64_t step, double lr,
-               std::int64_t first_sample, std::vector<MicroBatch>& mbs, StepResult& result);
-  void load(MicroBatch& mb, std::int64_t first_sample);
-  void forward(MicroBatch& mb, int index, std::int64_t first_sample);
-  void backward(MicroBatch& mb, int index, std::int64_t first_sample);
+  void execute(const Instruction& in, std::size_t position, const StepRequest& request,
+               std::vector<MicroBatch>& mbs, StepResult& result);
+  void load(MicroBatch& mb, const std::string& split, std::int64_t first_sample);
+  void forward(MicroBatch& mb, int index, std::int64_t first_sample, bool training);
+  void backward(MicroBatch& mb, int index, std::int64_t first_sample, int micro_batches);
   double grad_norm();
+  void scale_grads(double factor);
   double download_scalar(const Tensor& t);
 
   Backend& backend_;
@@ -65,8 +78,9 @@ class Engine {
   Optimizer* optimizer_;
   Reader* reader_;
   EngineOptions options_;
+  const Schedule& schedule_;
   ParamStore params_;
-  std::vector<Instruction> instructions_;
+  std::map<int, std::vector<Instruction>> instructions_;
 };
 
 }  // namespace mtnlg::host

@@ -1,5 +1,6 @@
 #include "engine/param_store.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "mtnlg/ops.hpp"
@@ -54,10 +55,26 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
                        const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp)
     : backend_(backend), dtype_(dtype), tp_(tp) {
   MTNLG_CHECK(declared.size() == layer_indices.size(), "ParamStore: one index per layer expected");
+  // Each declaration maps to a stored parameter; tied declarations map to the first one of their tie.
+  std::vector<std::vector<std::size_t>> owner(declared.size());
+  std::map<std::string, std::size_t, std::less<>> ties;
   std::int64_t total = 0;
   std::vector<std::int64_t> offsets;
   for (std::size_t l = 0; l < declared.size(); ++l) {
     for (const ParamSpec& spec : declared[l]) {
+      if (!spec.tie.empty()) {
+        if (const auto it = ties.find(spec.tie); it != ties.end()) {
+          const StoredParam& first = params_[it->second];
+          MTNLG_CHECK(
+              first.spec.shape == spec.shape && first.spec.tp_dim == spec.tp_dim,
+              str("layer ", layer_indices[l], " ties parameter '", spec.name, "' ", shape_str(spec.shape),
+                  " to '", spec.tie, "', first declared by layer ", first.layer_index, " as ",
+                  shape_str(first.spec.shape), "; tied parameters need the same shape and partitioning"));
+          owner[l].push_back(it->second);
+          continue;
+        }
+        ties.emplace(spec.tie, params_.size());
+      }
       StoredParam p;
       p.layer_index = layer_indices[l];
       p.spec = spec;
@@ -71,6 +88,7 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
                         " does not divide by the tensor-parallel size ", tp.size));
         p.local_shape[spec.tp_dim] /= tp.size;
       }
+      owner[l].push_back(params_.size());
       offsets.push_back(total);
       total += shape_numel(p.local_shape);
       params_.push_back(std::move(p));
@@ -82,14 +100,13 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
     params_[i].value = flat_.values.sub_buffer(offsets[i], params_[i].local_shape);
     params_[i].grad = flat_.grads.sub_buffer(offsets[i], params_[i].local_shape);
   }
-  std::size_t next = 0;
   for (std::size_t l = 0; l < declared.size(); ++l) {
     auto view = std::make_unique<LayerParamView>();
     view->layer_label = str("layer ", layer_indices[l]);
-    for (std::size_t k = 0; k < declared[l].size(); ++k, ++next) {
-      const bool fresh = view->by_name.emplace(params_[next].spec.name, &params_[next]).second;
-      MTNLG_CHECK(fresh, str("layer ", layer_indices[l], " declares parameter '", params_[next].spec.name,
-                             "' twice"));
+    for (std::size_t k = 0; k < declared[l].size(); ++k) {
+      const bool fresh = view->by_name.emplace(declared[l][k].name, &params_[owner[l][k]]).second;
+      MTNLG_CHECK(fresh,
+                  str("layer ", layer_indices[l], " declares parameter '", declared[l][k].name, "' twice"));
     }
     views_.push_back(std::move(view));
   }

@@ -21,6 +21,9 @@ const mtnlg_key_spec kModelKeys[] = {
     {"padded_vocab", MTNLG_KEY_INT, "0",
      "embedding rows, the same in every layout (51200 for GPT-2); 0 = vocab_size", nullptr},
     {"init_std", MTNLG_KEY_FLOAT, "0.02", "standard deviation of the normal weight initialisation", nullptr},
+    {"hidden_dropout", MTNLG_KEY_FLOAT, "0.1",
+     "dropout on the embeddings and on each branch entering the residual", nullptr},
+    {"attention_dropout", MTNLG_KEY_FLOAT, "0.1", "dropout on the attention probabilities", nullptr},
     {"stack", MTNLG_KEY_ARRAY, nullptr, "the layers, in order: [[model.stack]] tables with layer = \"name\"",
      nullptr},
 };
@@ -33,6 +36,8 @@ const mtnlg_key_spec kTrainKeys[] = {
     {"global_batch", MTNLG_KEY_INT, "0",
      "samples per optimizer step over all data-parallel ranks; 0 = micro_batch", nullptr},
     {"eval_interval", MTNLG_KEY_INT, "0", "steps between validation-loss evaluations; 0 = never", nullptr},
+    {"eval_iters", MTNLG_KEY_INT, "4", "micro-batches of the validation split per evaluation", nullptr},
+    {"clip_grad", MTNLG_KEY_FLOAT, "1.0", "clip the global gradient norm to this; 0 = no clipping", nullptr},
 };
 
 const mtnlg_key_spec kParallelKeys[] = {
@@ -63,10 +68,12 @@ const Slot kSlots[] = {
     {"backend", "backend", "cpu"},
     {"optimizer", "optimizer", "sgd"},
     {"reader", "reader", nullptr},
+    {"lr_schedule", "lr_schedule", nullptr},
+    {"batch_schedule", "batch_schedule", nullptr},
 };
 
-const char* const kSections[] = {"model",   "train",     "parallel", "plugins",
-                                 "backend", "optimizer", "reader",   "schedule"};
+const char* const kSections[] = {"model",     "train",  "parallel", "plugins",     "backend",
+                                 "optimizer", "reader", "schedule", "lr_schedule", "batch_schedule"};
 
 std::vector<mtnlg_key_spec> with_host_keys(std::span<const mtnlg_key_spec> host,
                                            const std::vector<mtnlg_key_spec>& own) {
@@ -148,6 +155,10 @@ void validate_recipe(Table& recipe, const Registry& registry) {
       at(value, str("unknown section '", key, "'; a recipe has: ", list));
     }
   }
+  // Every section the host owns exists before any reference into the recipe is taken: adding one later could
+  // move the others.
+  for (const char* name : {"plugins", "model", "train", "parallel", "schedule", "backend", "optimizer"})
+    section(recipe, name);
   recipe::validate_table(section(recipe, "plugins"), "[plugins]", kPluginsKeys);
 
   Table& model = section(recipe, "model");
@@ -157,6 +168,11 @@ void validate_recipe(Table& recipe, const Registry& registry) {
   if (model.get_int("hidden") % model.get_int("heads") != 0)
     at(*model.find("heads"), str("model.heads (", model.get_int("heads"), ") must divide model.hidden (",
                                  model.get_int("hidden"), ")"));
+  for (const char* key : {"hidden_dropout", "attention_dropout"}) {
+    const Value& p = *model.find(key);
+    if (p.as_float() < 0.0 || p.as_float() >= 1.0)
+      at(p, str("model.", key, " must be in [0, 1), got ", p.as_float()));
+  }
   Value& padded = *model.find("padded_vocab");
   if (padded.as_int() == 0) padded = Value(model.get_int("vocab_size"), padded.pos);
   if (padded.as_int() < model.get_int("vocab_size"))

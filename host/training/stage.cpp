@@ -8,9 +8,10 @@ namespace mtnlg::host {
 namespace {
 template <class T>
 std::unique_ptr<T> create(const Registry& registry, const Table& recipe, Backend* backend,
-                          const std::string& name, const Table& params, int index = -1) {
+                          const std::string& name, const Table& params, int index = -1,
+                          const LayerFactory* layers = nullptr) {
   const ComponentRecord& record = registry.require(T::kKind, name, params.pos);
-  return registry.create_as<T>(record, CreateArgs{params, recipe, backend, index});
+  return registry.create_as<T>(record, CreateArgs{params, recipe, backend, index, layers});
 }
 }  // namespace
 
@@ -24,8 +25,10 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
     backend_ = create<Backend>(registry, recipe, nullptr, options.backend_override, no_params);
   }
 
+  layer_factory_ = std::make_unique<RegistryLayerFactory>(registry, recipe, backend_.get());
   for (const StackEntry& e : expand_stack(recipe)) {
-    layers_.push_back(create<Layer>(registry, recipe, backend_.get(), e.layer, *e.params, e.index));
+    layers_.push_back(
+        create<Layer>(registry, recipe, backend_.get(), e.layer, *e.params, e.index, layer_factory_.get()));
     layers_.back()->set_component_label(str("layer ", e.index, " '", e.layer, "'"));
     layer_indices_.push_back(e.index);
   }
@@ -44,7 +47,6 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
   EngineOptions engine_options;
   engine_options.dtype = *dtype_from_name(train.get_string("dtype"));
   engine_options.micro_batch = static_cast<int>(micro_batch);
-  engine_options.micro_batches = micro_batches_;
   engine_options.seed = static_cast<std::uint64_t>(train.get_int("seed"));
   std::vector<Layer*> layers;
   for (auto& l : layers_) layers.push_back(l.get());

@@ -10,6 +10,7 @@
 #include "mtnlg/backend.hpp"
 #include "mtnlg/config.hpp"
 #include "plugin_host/registry.hpp"
+#include "training/layer_factory.hpp"
 
 namespace mtnlg::host {
 
@@ -30,6 +31,7 @@ class Stage {
 
  private:
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<RegistryLayerFactory> layer_factory_;
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<int> layer_indices_;
   std::unique_ptr<Schedule> schedule_;

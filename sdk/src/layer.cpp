@@ -8,8 +8,12 @@ ParamSet::~ParamSet() = default;
 LayerFactory::~LayerFactory() = default;
 Layer::~Layer() = default;
 
-Tensor ChildParamSet::value(std::string_view name) const { return parent_.value(prefix_ + std::string(name)); }
-Tensor ChildParamSet::grad(std::string_view name) const { return parent_.grad(prefix_ + std::string(name)); }
+Tensor ChildParamSet::value(std::string_view name) const {
+  return parent_.value(prefix_ + std::string(name));
+}
+Tensor ChildParamSet::grad(std::string_view name) const {
+  return parent_.grad(prefix_ + std::string(name));
+}
 
 SavedState& SavedState::child(std::string_view name) {
   auto it = children_.find(name);

@@ -11,7 +11,8 @@ double LrSchedule::lr(double peak_lr, const TrainingProgress& progress) const {
   return out;
 }
 
-std::int64_t BatchSchedule::global_batch(std::int64_t final_global_batch, const TrainingProgress& progress) const {
+std::int64_t BatchSchedule::global_batch(std::int64_t final_global_batch,
+                                         const TrainingProgress& progress) const {
   std::int64_t out = 0;
   MTNLG_GUARDED(component_label(), out = do_global_batch(final_global_batch, progress));
   return out;

@@ -36,6 +36,11 @@ std::vector<double> download(Backend& backend, const Tensor& t) {
   return out;
 }
 
+// Step `step` (1-based) of the fixture: 3 micro-batches of 2 samples, SGD at lr 0.1.
+host::StepRequest request(int step) {
+  return {.step = step, .lr = 0.1, .first_sample = (step - 1) * 6, .micro_batches = 3};
+}
+
 // The reference: plain loops over the same model.
 struct HandMlp {
   static constexpr int kIn = 3, kHidden = 4, kOut = 2;
@@ -132,7 +137,7 @@ TEST(Engine, TwoStepsWithGradientAccumulationMatchTheArithmeticByHand) {
   HandMlp hand(7);
   for (int step = 1; step <= 2; ++step) {
     const std::int64_t first = (step - 1) * 6;
-    const auto result = stage.engine().train_step(step, 0.1, first);
+    const auto result = stage.engine().train_step(request(step));
     const double expected = hand.step(first, 2, 3, 0.1);
     EXPECT_NEAR(result.loss, expected, 1e-13 * expected) << "step " << step;
     EXPECT_EQ(result.samples, 6);
@@ -146,10 +151,9 @@ TEST(Engine, GPipeAnd1F1BGiveBitwiseEqualWeights) {
   host::Registry r1, r2;
   host::Stage a(load_mlp(r1, {"parallel.schedule=gpipe"}), r1);
   host::Stage b(load_mlp(r2, {"parallel.schedule=1f1b"}), r2);
-  EXPECT_NE(a.engine().instructions(), b.engine().instructions());
+  EXPECT_NE(a.engine().instructions(3), b.engine().instructions(3));
   for (int step = 1; step <= 2; ++step) {
-    EXPECT_EQ(a.engine().train_step(step, 0.1, (step - 1) * 6).loss,
-              b.engine().train_step(step, 0.1, (step - 1) * 6).loss);
+    EXPECT_EQ(a.engine().train_step(request(step)).loss, b.engine().train_step(request(step)).loss);
   }
   EXPECT_EQ(download(a.backend(), a.engine().params().flat_buffers()[0].values),
             download(b.backend(), b.engine().params().flat_buffers()[0].values));
@@ -160,8 +164,8 @@ TEST(Engine, DeferredBackendGivesBitwiseTheSameResultsSoNoWaitIsMissing) {
   host::Stage immediate(load_mlp(r1), r1);
   host::Stage deferred(load_mlp(r2, {"backend.deferred=true"}), r2);
   for (int step = 1; step <= 2; ++step) {
-    const auto x = immediate.engine().train_step(step, 0.1, (step - 1) * 6);
-    const auto y = deferred.engine().train_step(step, 0.1, (step - 1) * 6);
+    const auto x = immediate.engine().train_step(request(step));
+    const auto y = deferred.engine().train_step(request(step));
     EXPECT_EQ(x.loss, y.loss);
     EXPECT_EQ(x.grad_norm, y.grad_norm);
   }
@@ -173,7 +177,7 @@ TEST(Engine, F32TracksTheF64HandResult) {
   host::Registry registry;
   host::Stage stage(load_mlp(registry, {"train.dtype=f32"}), registry);
   HandMlp hand(7);
-  const double loss = stage.engine().train_step(1, 0.1, 0).loss;
+  const double loss = stage.engine().train_step(request(1)).loss;
   EXPECT_NEAR(loss, hand.step(0, 2, 3, 0.1), 1e-6);
   expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
                1e-6);
@@ -191,8 +195,8 @@ TEST(Engine, MetaBackendAccountsExactlyWhatTheCpuBackendAllocates) {
     EXPECT_EQ(a.allocations, b.allocations);
   };
   same(cpu.backend().alloc_stats(), meta.backend().alloc_stats());
-  cpu.engine().train_step(1, 0.1, 0);
-  const auto result = meta.engine().train_step(1, 0.1, 0);
+  cpu.engine().train_step(request(1));
+  const auto result = meta.engine().train_step(request(1));
   EXPECT_TRUE(std::isnan(result.loss)) << "the meta backend computes nothing";
   same(cpu.backend().alloc_stats(), meta.backend().alloc_stats());
   EXPECT_GT(meta.backend().alloc_stats().peak_bytes, 0u);
@@ -203,7 +207,7 @@ TEST(Engine, AnErrorInsideALayerNamesTheLayerAndItsPosition) {
   const Table recipe = load_mlp(registry, {"model.stack.1.layer=test_throwing"});
   host::Stage stage(recipe, registry);
   try {
-    stage.engine().train_step(1, 0.1, 0);
+    stage.engine().train_step(request(1));
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "layer 1 'test_throwing': deliberate failure in forward");

@@ -29,16 +29,14 @@ include = "tiny.toml"
 load = ["plugin-build/libscaled-identity.so"]
 
 [[model.stack]]
-layer = "linear"
-in = 64
-out = 64
+layer = "embedding"
 
 [[model.stack]]
 layer = "scaled_identity"
 factor = 0.5
 
 [[model.stack]]
-layer = "mse_loss"
+layer = "lm_head"
 TOML
 out=$("$mtnlg" check "$work/with-plugin.toml") || fail "check exited $?: $out"
 grep -q "layer 1 'scaled_identity'" <<<"$out" || fail "recipe did not use the plugin: $out"

@@ -8,12 +8,22 @@ LinearLayer::LinearLayer(const CreateArgs& args)
       in_ >= 1 && out_ >= 1,
       str(args.params.pos.str(), ": linear needs in >= 1 and out >= 1, got in = ", in_, ", out = ", out_));
   init_std_ = args.params.get_float("init_std");
+  const std::string& partition = args.params.get_string("partition");
+  partition_ = partition == "column" ? Partition::column
+               : partition == "row"  ? Partition::row
+                                     : Partition::none;
   if (init_std_ == 0.0) init_std_ = args.recipe.find_path("model.init_std")->as_float();
 }
 
 std::vector<ParamSpec> LinearLayer::do_parameters() const {
-  std::vector<ParamSpec> p{{.name = "weight", .shape = {out_, in_}, .init = InitSpec::normal(init_std_), .tp_dim = 0}};
-  if (bias_) p.push_back({.name = "bias", .shape = {out_}, .tp_dim = 0, .weight_decay = false});
+  // Megatron's tensor slicing: a column-parallel linear splits W's rows (outputs) and the bias; a
+  // row-parallel one splits W's columns (inputs) and keeps the bias whole, added once after the partial sums
+  // are reduced.
+  const int weight_dim = partition_ == Partition::column ? 0 : partition_ == Partition::row ? 1 : -1;
+  const int bias_dim = partition_ == Partition::column ? 0 : -1;
+  std::vector<ParamSpec> p{
+      {.name = "weight", .shape = {out_, in_}, .init = InitSpec::normal(init_std_), .tp_dim = weight_dim}};
+  if (bias_) p.push_back({.name = "bias", .shape = {out_}, .tp_dim = bias_dim, .weight_decay = false});
   return p;
 }
 

@@ -14,9 +14,11 @@ class LinearLayer final : public Layer {
   Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override;
 
  private:
+  enum class Partition { none, column, row };
   std::int64_t in_, out_;
   bool bias_;
   double init_std_;
+  Partition partition_ = Partition::none;
 };
 
 }  // namespace mtnlg::layers

@@ -10,6 +10,9 @@ const mtnlg_key_spec kLinearKeys[] = {
     {"bias", MTNLG_KEY_BOOL, "true", "add a learned bias", nullptr},
     {"init_std", MTNLG_KEY_FLOAT, "0.0",
      "standard deviation of the weight initialisation; 0 = model.init_std", nullptr},
+    {"partition", MTNLG_KEY_STRING, "\"none\"",
+     "tensor parallelism: column (split outputs), row (split inputs) or none (replicated)",
+     "none|column|row"},
 };
 }  // namespace
 

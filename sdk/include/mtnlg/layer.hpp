@@ -2,6 +2,7 @@
 // A layer declares its parameters and implements forward and backward explicitly. It keeps no state per
 // micro-batch: forward stores what backward needs in the SavedState the engine hands it for that
 // (micro-batch, chunk), and backward consumes it — several micro-batches can be in flight on one stage.
+// Neither pass may modify its input (x, dy): the caller may still need it (a residual branch, a saved input).
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -18,9 +19,9 @@ namespace mtnlg {
 struct InitSpec {
   enum class Kind : std::uint8_t { zeros, constant, normal };
   Kind kind = Kind::zeros;
-  double value = 0.0;       // the constant, or the normal's standard deviation (mean 0)
-  std::int64_t rows = -1;   // only the first `rows` rows (dimension 0) get it, the rest are zero: vocabulary
-                            // padding. -1: every row.
+  double value = 0.0;      // the constant, or the normal's standard deviation (mean 0)
+  std::int64_t rows = -1;  // only the first `rows` rows (dimension 0) get it, the rest are zero: vocabulary
+                           // padding. -1: every row.
 
   static InitSpec zeros() { return {Kind::zeros, 0.0}; }
   static InitSpec constant(double v) { return {Kind::constant, v}; }

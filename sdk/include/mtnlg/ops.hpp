@@ -132,8 +132,8 @@ struct LayerNormBackwardArgs {
 };
 inline constexpr OpKey<LayerNormBackwardArgs> layernorm_backward{"layernorm_backward"};
 
-// Causal softmax over the last dimension of scores (BH, T, T): probs[i, j] = softmax_j(scale·scores[i, j]) for
-// j ≤ i, and 0 for j > i. probs may alias scores.
+// Causal softmax over the last dimension of scores (BH, T, T): probs[i, j] = softmax_j(scale·scores[i, j])
+// for j ≤ i, and 0 for j > i. probs may alias scores.
 struct CausalSoftmaxArgs {
   Tensor scores, probs;
   double scale = 1.0;
@@ -159,8 +159,8 @@ struct CrossEntropyArgs {
 };
 inline constexpr OpKey<CrossEntropyArgs> cross_entropy{"cross_entropy"};
 
-// dlogits[i, j] = weight · (softmax(logits[i, :valid_cols])_j − [j == targets[i]]) for j < valid_cols, 0 for the
-// padding columns: the gradient of weight · Σ_i losses[i]. dlogits may alias logits.
+// dlogits[i, j] = weight · (softmax(logits[i, :valid_cols])_j − [j == targets[i]]) for j < valid_cols, 0 for
+// the padding columns: the gradient of weight · Σ_i losses[i]. dlogits may alias logits.
 struct CrossEntropyBackwardArgs {
   Tensor logits, targets, dlogits;
   std::int64_t valid_cols = 0;
@@ -183,7 +183,8 @@ struct DropoutArgs {
   DType dtype() const { return out.dtype(); }
 };
 inline constexpr OpKey<DropoutArgs> dropout{"dropout"};
-// dx = dy ⊙ mask / (1 − p): the forward's mask, regenerated from the same stream. Same fields, x = dy, out = dx.
+// dx = dy ⊙ mask / (1 − p): the forward's mask, regenerated from the same stream. Same fields, x = dy, out =
+// dx.
 inline constexpr OpKey<DropoutArgs> dropout_backward{"dropout_backward"};
 
 // One AdamW step on contiguous param, grad, m, v of equal size (m, v in the param's dtype):

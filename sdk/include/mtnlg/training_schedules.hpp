@@ -34,7 +34,8 @@ class MTNLG_SDK_API BatchSchedule : public Component {
   std::int64_t global_batch(std::int64_t final_global_batch, const TrainingProgress& progress) const;
 
  protected:
-  virtual std::int64_t do_global_batch(std::int64_t final_global_batch, const TrainingProgress& progress) const = 0;
+  virtual std::int64_t do_global_batch(std::int64_t final_global_batch,
+                                       const TrainingProgress& progress) const = 0;
 };
 
 }  // namespace mtnlg

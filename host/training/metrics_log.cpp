@@ -1,0 +1,46 @@
+#include "training/metrics_log.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include "mtnlg/error.hpp"
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::host {
+
+namespace {
+std::string number(double v) {
+  if (!std::isfinite(v)) return "null";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+std::string metrics_json(const StepMetrics& m) {
+  std::string s =
+      str("{\"step\": ", m.step, ", \"tokens\": ", m.tokens, ", \"loss\": ", number(m.loss),
+          ", \"lr\": ", number(m.lr), ", \"batch\": ", m.batch, ", \"grad_norm\": ", number(m.grad_norm),
+          ", \"step_time_s\": ", number(m.step_time_s), ", \"tokens_per_s\": ", number(m.tokens_per_s),
+          ", \"tflops_per_device\": ", number(m.tflops_per_device),
+          ", \"mfu\": ", m.mfu ? number(*m.mfu) : "null");
+  if (m.val_loss) s += ", \"val_loss\": " + number(*m.val_loss);
+  return s + "}";
+}
+
+MetricsLog::MetricsLog(const std::filesystem::path& file) : out_(file, std::ios::trunc), file_(file) {
+  MTNLG_CHECK(out_.good(), str("cannot write ", file.string(), ": check that the run directory is writable"));
+}
+
+void MetricsLog::write(const StepMetrics& m) {
+  out_ << metrics_json(m) << '\n';
+  out_.flush();
+  MTNLG_CHECK(out_.good(), str("writing ", file_.string(), " failed (disk full?)"));
+}
+
+double gpt_flops_per_iteration(double batch, double seq, double layers, double hidden, double vocab) {
+  return 72.0 * batch * seq * layers * hidden * hidden *
+         (1.0 + seq / (6.0 * hidden) + vocab / (12.0 * layers * hidden));
+}
+
+}  // namespace mtnlg::host

@@ -1,0 +1,43 @@
+#pragma once
+// RUN_DIR/metrics.jsonl: one JSON object per step, written and flushed as the step ends, so a run that dies
+// leaves every finished step on disk and never half a line.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+namespace mtnlg::host {
+
+struct StepMetrics {
+  std::int64_t step = 0;
+  std::int64_t tokens = 0;  // consumed so far, this step included
+  double loss = 0.0;
+  double lr = 0.0;
+  std::int64_t batch = 0;  // global batch of this step, in samples
+  double grad_norm = 0.0;
+  double step_time_s = 0.0;
+  double tokens_per_s = 0.0;
+  double tflops_per_device = 0.0;
+  std::optional<double> mfu;       // null where the device's peak is unknown (CPUs)
+  std::optional<double> val_loss;  // on steps that evaluate
+};
+
+class MetricsLog {
+ public:
+  explicit MetricsLog(const std::filesystem::path& file);
+  void write(const StepMetrics& m);
+
+ private:
+  std::ofstream out_;
+  std::filesystem::path file_;
+};
+
+// JSON text of one step's metrics (no newline); non-finite numbers become null.
+std::string metrics_json(const StepMetrics& m);
+
+// FLOPs of one training iteration of a GPT without activation recomputation (Narayanan et al. 2021):
+// 72·B·s·l·h²·(1 + s/(6h) + V/(12·l·h)), B samples of s tokens, l layers, hidden h, (padded) vocabulary V.
+double gpt_flops_per_iteration(double batch, double seq, double layers, double hidden, double vocab);
+
+}  // namespace mtnlg::host

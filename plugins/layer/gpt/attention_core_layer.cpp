@@ -1,0 +1,89 @@
+#include "attention_core_layer.hpp"
+
+#include <cmath>
+
+namespace mtnlg::gpt {
+
+namespace {
+
+// View of part `which` (0 q, 1 k, 2 v) of qkv (B, T, 3C) as (B, H, T, 1, d), strided: no copy.
+Tensor qkv_part(const Tensor& qkv, std::int64_t heads, std::int64_t d, int which) {
+  const std::int64_t b = qkv.dim(0), t = qkv.dim(1);
+  return qkv.reshape({b, t, heads, 3, d}).slice(3, which, 1).transpose(1, 2);
+}
+
+// A contiguous (B·H, T, d) copy of part `which`.
+Tensor gather_part(Backend& backend, const Tensor& qkv, std::int64_t heads, std::int64_t d, int which) {
+  const Tensor view = qkv_part(qkv, heads, d, which);
+  Tensor out = backend.empty(view.shape(), qkv.dtype());
+  backend.run(ops::copy, ops::CopyArgs{view, out});
+  return out.reshape({qkv.dim(0) * heads, qkv.dim(1), d});
+}
+
+}  // namespace
+
+Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, SavedState& saved) {
+  const std::int64_t c = dims_.hidden, h = dims_.heads, d = dims_.head_dim();
+  MTNLG_CHECK(qkv.ndim() == 3 && qkv.dim(2) == 3 * c,
+              str("attention core expects qkv (B, T, 3·hidden = ", 3 * c, "), got ", qkv.describe()));
+  const std::int64_t b = qkv.dim(0), t = qkv.dim(1);
+  Backend& be = step.backend;
+  const Tensor q = gather_part(be, qkv, h, d, 0), k = gather_part(be, qkv, h, d, 1),
+               v = gather_part(be, qkv, h, d, 2);
+
+  Tensor probs = be.empty({b * h, t, t}, qkv.dtype());  // scores, then probabilities in place
+  be.run(ops::gemm, ops::GemmArgs{q, k, probs, false, true});
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  be.run(ops::causal_softmax, ops::CausalSoftmaxArgs{probs, probs, scale});
+  // P' = dropout(P), viewed as (B, H·T·T): the mask is keyed by (sample, head, query, key position).
+  Tensor dropped = probs;
+  if (dropout().active(step)) {
+    dropped = be.empty(probs.shape(), probs.dtype());
+    be.run(ops::copy, ops::CopyArgs{probs, dropped});
+    dropout().forward_in_place(step, dropped.reshape({b, -1}));
+  }
+  Tensor y = be.empty({b * h, t, d}, qkv.dtype());
+  be.run(ops::gemm, ops::GemmArgs{dropped, v, y});
+  // (B, H, T, d) -> (B, T, H, d) = (B, T, C)
+  Tensor out = be.empty({b, t, h, d}, qkv.dtype());
+  be.run(ops::copy, ops::CopyArgs{y.reshape({b, h, t, d}).transpose(1, 2), out});
+
+  saved.put("q", q);
+  saved.put("k", k);
+  saved.put("v", v);
+  saved.put("probs", probs);
+  saved.put("dropped", dropped);
+  return out.reshape({b, t, c});
+}
+
+Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
+  const std::int64_t h = dims_.heads, d = dims_.head_dim();
+  const std::int64_t b = dy.dim(0), t = dy.dim(1);
+  Backend& be = step.backend;
+  const Tensor &q = saved.get("q"), &k = saved.get("k"), &v = saved.get("v");
+  const Tensor &probs = saved.get("probs"), &dropped = saved.get("dropped");
+
+  // dy (B, T, C) -> (B·H, T, d)
+  Tensor dyh = be.empty({b, h, t, d}, dy.dtype());
+  be.run(ops::copy, ops::CopyArgs{dy.reshape({b, t, h, d}).transpose(1, 2), dyh});
+  dyh = dyh.reshape({b * h, t, d});
+
+  Tensor dv = be.empty({b * h, t, d}, dy.dtype());
+  be.run(ops::gemm, ops::GemmArgs{dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
+  Tensor dprobs = be.empty({b * h, t, t}, dy.dtype());
+  be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});                      // dP' = dy·vᵀ
+  dprobs = dropout().backward(step, dprobs.reshape({b, -1})).reshape({b * h, t, t});  // dP
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  be.run(ops::causal_softmax_backward, ops::CausalSoftmaxBackwardArgs{probs, dprobs, dprobs, scale});  // dS
+  Tensor dq = be.empty({b * h, t, d}, dy.dtype()), dk = be.empty({b * h, t, d}, dy.dtype());
+  be.run(ops::gemm, ops::GemmArgs{dprobs, k, dq});               // dq = dS·k
+  be.run(ops::gemm, ops::GemmArgs{dprobs, q, dk, true, false});  // dk = dSᵀ·q
+
+  Tensor dqkv = be.empty({b, t, 3 * dims_.hidden}, dy.dtype());
+  const Tensor parts[3] = {dq, dk, dv};
+  for (int which = 0; which < 3; ++which)
+    be.run(ops::copy, ops::CopyArgs{parts[which].reshape({b, h, t, 1, d}), qkv_part(dqkv, h, d, which)});
+  return dqkv;
+}
+
+}  // namespace mtnlg::gpt

@@ -10,6 +10,7 @@
 #include "mtnlg/training_schedules.hpp"
 #include "recipe/override.hpp"
 #include "recipe/print_recipe.hpp"
+#include "training/checkpoint.hpp"
 #include "training/metrics_log.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/stage.hpp"
@@ -119,8 +120,10 @@ int train(Registry& registry, const TrainOptions& options) {
                                            "; lower optimizer.lr or check the data (metrics so far are in ",
                                            (run_dir / "metrics.jsonl").string(), ")"));
   }
+  save_checkpoint(run_dir / "checkpoint", recipe, stage.engine().params(), stage.backend(),
+                  {steps, progress.consumed_samples});
   log_info("done: ", steps, " steps, ", progress.consumed_tokens, " tokens; metrics in ",
-           (run_dir / "metrics.jsonl").string());
+           (run_dir / "metrics.jsonl").string(), ", checkpoint in ", (run_dir / "checkpoint").string());
   return 0;
 }
 

@@ -36,9 +36,10 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
       create<Schedule>(registry, recipe, backend_.get(), recipe.find_path("parallel.schedule")->as_string(),
                        recipe.get_table("schedule"));
   const Table& optimizer_table = recipe.get_table("optimizer");
-  optimizer_ = create<Optimizer>(registry, recipe, backend_.get(), optimizer_table.get_string("name"),
-                                 optimizer_table);
-  if (const Value* reader = recipe.find("reader"))
+  if (!options.inference)
+    optimizer_ = create<Optimizer>(registry, recipe, backend_.get(), optimizer_table.get_string("name"),
+                                   optimizer_table);
+  if (const Value* reader = recipe.find("reader"); reader != nullptr && !options.inference)
     reader_ = create<Reader>(registry, recipe, backend_.get(), reader->as_table().get_string("name"),
                              reader->as_table());
 

@@ -16,6 +16,7 @@ namespace mtnlg::host {
 
 struct StageOptions {
   std::string backend_override;  // e.g. "meta" for `mtnlg check`; empty: the recipe's [backend]
+  bool inference = false;        // no optimizer (nor its state) and no reader: for generation
 };
 
 class Stage {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/check_command.hpp"
+#include "cli/generate_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/plugins_command.hpp"
 #include "cli/train_command.hpp"
@@ -49,6 +50,20 @@ int main(int argc, char** argv) {
   train->add_option("--run-dir", run_dir,
                     "where metrics.jsonl, the resolved recipe and logs go (default runs/<recipe>)");
 
+  auto* generate = app.add_subcommand("generate", "sample text from a trained model's checkpoint");
+  mtnlg::host::GenerateOptions gen;
+  std::string checkpoint;
+  generate->add_option("checkpoint", checkpoint, "checkpoint directory (RUN_DIR/checkpoint)")->required();
+  generate->add_option("--prompt", gen.prompt, "text to continue")->capture_default_str();
+  generate->add_option("--max-tokens", gen.max_tokens, "tokens to generate at most")->capture_default_str();
+  generate->add_option("--temperature", gen.temperature, "sampling temperature; 0 = greedy")
+      ->capture_default_str();
+  generate->add_option("--top-k", gen.top_k, "sample among the k most likely tokens; 0 = all")
+      ->capture_default_str();
+  generate->add_option("--top-p", gen.top_p, "sample within the nucleus of this probability mass")
+      ->capture_default_str();
+  generate->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   try {
     mtnlg::host::setup_logging(log_level);
@@ -59,6 +74,10 @@ int main(int argc, char** argv) {
       return describe.empty() ? mtnlg::host::list_plugins(registry)
                               : mtnlg::host::describe_component(registry, describe);
     if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print);
+    if (generate->parsed()) {
+      gen.checkpoint = checkpoint;
+      return mtnlg::host::generate(registry, gen);
+    }
     if (train->parsed()) {
       train_options.recipe = recipe_path;
       train_options.overrides = overrides;

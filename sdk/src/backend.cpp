@@ -51,6 +51,24 @@ ErasedKernel OpTable::require(std::string_view op, DType dtype, std::string_view
   return kernel;
 }
 
+void AllocLedger::allocated(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  stats_.current_bytes += bytes;
+  stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.current_bytes);
+  stats_.total_bytes += bytes;
+  stats_.allocations += 1;
+}
+
+void AllocLedger::released(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  stats_.current_bytes -= bytes;
+}
+
+AllocStats AllocLedger::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
 Backend::~Backend() = default;
 
 Tensor Backend::empty(Shape shape, DType dtype) {

@@ -80,6 +80,11 @@ const Value* Table::find_path(std::string_view dotted) const {
   }
 }
 
+std::string Table::where(std::string_view key) const {
+  const Value* v = find(key);
+  return (v != nullptr ? v->pos : pos).str();
+}
+
 Value& Table::set(std::string key, Value value) {
   if (Value* existing = find(key)) {
     *existing = std::move(value);

@@ -21,9 +21,9 @@ grep -Eq "layer +linear" <<<"$out" || fail "the installed host lost its own plug
 out=$(MTNLG_PLUGIN_PATH="$lib" "$mtnlg" plugins --describe scaled_identity) || fail "describe exited $?"
 grep -Eq "factor +float +2.0" <<<"$out" || fail "keys not described: $out"
 
-cp "$src/recipes/tiny.toml" "$work/tiny.toml"
+cp "$src/recipes/tiny-counting.toml" "$src/recipes/tiny-model.toml" "$work/"
 cat > "$work/with-plugin.toml" <<TOML
-include = "tiny.toml"
+include = "tiny-counting.toml"
 
 [plugins]
 load = ["plugin-build/libscaled-identity.so"]

@@ -8,8 +8,6 @@
 
 namespace mtnlg::cpu {
 
-HostAllocator::HostAllocator() : ledger_(std::make_shared<Ledger>()) {}
-
 std::shared_ptr<Storage> HostAllocator::allocate(std::size_t bytes) {
   // aligned_alloc wants a multiple of the alignment; a 0-byte request still gets a real, unique block so that
   // data() is never null on the cpu device (null means "meta").
@@ -17,28 +15,15 @@ std::shared_ptr<Storage> HostAllocator::allocate(std::size_t bytes) {
   MTNLG_CHECK(padded >= bytes, str("allocation of ", bytes, " bytes overflows"));
   void* data = std::aligned_alloc(kAlignment, padded);
   MTNLG_CHECK(data != nullptr,
-              str("out of host memory allocating ", bytes, " bytes (", ledger_->stats.current_bytes,
+              str("out of host memory allocating ", bytes, " bytes (", ledger_->stats().current_bytes,
                   " bytes live); lower the batch size or the model size"));
-  {
-    std::lock_guard lock(ledger_->mutex);
-    AllocStats& s = ledger_->stats;
-    s.current_bytes += bytes;
-    s.peak_bytes = std::max(s.peak_bytes, s.current_bytes);
-    s.total_bytes += bytes;
-    s.allocations += 1;
-  }
+  ledger_->allocated(bytes);
   // The callback holds the ledger, not the allocator: the backend may be gone when the last view dies.
   return std::make_shared<Storage>(data, bytes, Device{DeviceKind::cpu, 0},
                                    [ledger = ledger_](void* p, std::size_t n) {
                                      std::free(p);
-                                     std::lock_guard lock(ledger->mutex);
-                                     ledger->stats.current_bytes -= n;
+                                     ledger->released(n);
                                    });
-}
-
-AllocStats HostAllocator::stats() const {
-  std::lock_guard lock(ledger_->mutex);
-  return ledger_->stats;
 }
 
 }  // namespace mtnlg::cpu

@@ -7,26 +7,16 @@
 
 namespace mtnlg::meta {
 
-MetaBackend::MetaBackend(const CreateArgs&) : ledger_(std::make_shared<Ledger>()) {
+MetaBackend::MetaBackend(const CreateArgs&) {
   register_meta_kernels(ops());
 }
 
 MetaBackend::~MetaBackend() = default;
 
 std::shared_ptr<Storage> MetaBackend::do_allocate(std::size_t bytes) {
-  {
-    std::lock_guard lock(ledger_->mutex);
-    AllocStats& s = ledger_->stats;
-    s.current_bytes += bytes;
-    s.peak_bytes = std::max(s.peak_bytes, s.current_bytes);
-    s.total_bytes += bytes;
-    s.allocations += 1;
-  }
+  ledger_->allocated(bytes);
   return std::make_shared<Storage>(nullptr, bytes, Device{DeviceKind::meta, 0},
-                                   [ledger = ledger_](void*, std::size_t n) {
-                                     std::lock_guard lock(ledger->mutex);
-                                     ledger->stats.current_bytes -= n;
-                                   });
+                                   [ledger = ledger_](void*, std::size_t n) { ledger->released(n); });
 }
 
 namespace {
@@ -50,8 +40,7 @@ void MetaBackend::do_download(void*, const Tensor& src) {
 void MetaBackend::do_submit(std::function<void(ExecContext&)>) {}
 
 AllocStats MetaBackend::do_alloc_stats() const {
-  std::lock_guard lock(ledger_->mutex);
-  return ledger_->stats;
+  return ledger_->stats();
 }
 
 }  // namespace mtnlg::meta

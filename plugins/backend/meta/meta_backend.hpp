@@ -25,19 +25,15 @@ class MetaBackend final : public Backend {
   std::shared_ptr<Storage> do_allocate(std::size_t bytes) override;
   void do_upload(const Tensor& dst, const void* src) override;
   void do_download(void* dst, const Tensor& src) override;
-  // Runs the work inline: for the standard ops that is an argument check and nothing else. A third-party
-  // kernel submitted here sees null data pointers and must do nothing when ctx.backend.device() is meta.
+  // Drops the work: it could only dereference the null data of meta tensors (Backend::run has already checked
+  // the arguments of standard ops).
   void do_submit(std::function<void(ExecContext&)> work) override;
   void do_synchronize() override {}
   AllocStats do_alloc_stats() const override;
 
  private:
-  struct Ledger {
-    mutable std::mutex mutex;
-    AllocStats stats;
-  };
   // Shared with every Storage's release callback, so tensors may outlive the backend.
-  std::shared_ptr<Ledger> ledger_;
+  std::shared_ptr<AllocLedger> ledger_ = std::make_shared<AllocLedger>();
 };
 
 // The op table of the meta backend: every standard op, for the dtypes the CPU backend supports.

@@ -74,6 +74,23 @@ class ChildLayers {
   std::vector<std::pair<std::string, std::unique_ptr<Layer>>> children_;
 };
 
+// A composite that is a plain chain of its children (attention: qkv, core, proj; MLP: fc, act, proj): the
+// derived class only adds the children in its constructor.
+class ChainLayer : public Layer {
+ protected:
+  ChainLayer(const CreateArgs& args, std::string owner) : children_(args, std::move(owner)) {}
+
+  std::vector<ParamSpec> do_parameters() const override { return children_.parameters(); }
+  Tensor do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) override {
+    return children_.forward_all(step, x, saved);
+  }
+  Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override {
+    return children_.backward_all(step, dy, saved);
+  }
+
+  ChildLayers children_;
+};
+
 // A child's recipe table built in code: {"in": 64, "out": 192, ...}, positioned at the composite's table so
 // errors point at the recipe entry that made it.
 inline Table child_params(const Table& parent, std::initializer_list<std::pair<const char*, Value>> values) {

@@ -9,8 +9,7 @@ class LayerNormLayer final : public Layer {
  public:
   explicit LayerNormLayer(const CreateArgs& args)
       : hidden_(args.recipe.find_path("model.hidden")->as_int()), eps_(args.params.get_float("eps")) {
-    MTNLG_CHECK(eps_ > 0.0,
-                str(args.params.find("eps")->pos.str(), ": layernorm eps must be > 0, got ", eps_));
+    MTNLG_CHECK(eps_ > 0.0, str(args.params.where("eps"), ": layernorm eps must be > 0, got ", eps_));
   }
 
  protected:

@@ -8,14 +8,14 @@
 
 namespace mtnlg::gpt {
 
-class MlpLayer final : public Layer {
+class MlpLayer final : public ChainLayer {
  public:
-  explicit MlpLayer(const CreateArgs& args) : children_(args, "mlp") {
+  explicit MlpLayer(const CreateArgs& args) : ChainLayer(args, "mlp") {
     const ModelDims dims(args.recipe);
     const std::int64_t c = dims.hidden;
     std::int64_t f = args.params.get_int("ffn_hidden");
     if (f == 0) f = 4 * c;
-    MTNLG_CHECK(f > 0, str(args.params.find("ffn_hidden")->pos.str(), ": ffn_hidden must be >= 0, got ", f));
+    MTNLG_CHECK(f > 0, str(args.params.where("ffn_hidden"), ": ffn_hidden must be >= 0, got ", f));
     children_.add("fc", "linear",
                   child_params(args.params, {{"in", c}, {"out", f}, {"partition", "column"}}));
     children_.add("act", args.params.get_string("activation"), Table{});
@@ -24,18 +24,6 @@ class MlpLayer final : public Layer {
         child_params(args.params,
                      {{"in", f}, {"out", c}, {"init_std", dims.output_init_std()}, {"partition", "row"}}));
   }
-
- protected:
-  std::vector<ParamSpec> do_parameters() const override { return children_.parameters(); }
-  Tensor do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) override {
-    return children_.forward_all(step, x, saved);
-  }
-  Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override {
-    return children_.backward_all(step, dy, saved);
-  }
-
- private:
-  ChildLayers children_;
 };
 
 }  // namespace mtnlg::gpt

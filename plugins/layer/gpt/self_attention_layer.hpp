@@ -8,9 +8,9 @@
 
 namespace mtnlg::gpt {
 
-class SelfAttentionLayer final : public Layer {
+class SelfAttentionLayer final : public ChainLayer {
  public:
-  explicit SelfAttentionLayer(const CreateArgs& args) : children_(args, "causal_self_attention") {
+  explicit SelfAttentionLayer(const CreateArgs& args) : ChainLayer(args, "causal_self_attention") {
     const ModelDims dims(args.recipe);
     const std::int64_t c = dims.hidden;
     children_.add("qkv", "linear",
@@ -21,18 +21,6 @@ class SelfAttentionLayer final : public Layer {
         child_params(args.params,
                      {{"in", c}, {"out", c}, {"init_std", dims.output_init_std()}, {"partition", "row"}}));
   }
-
- protected:
-  std::vector<ParamSpec> do_parameters() const override { return children_.parameters(); }
-  Tensor do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) override {
-    return children_.forward_all(step, x, saved);
-  }
-  Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override {
-    return children_.backward_all(step, dy, saved);
-  }
-
- private:
-  ChildLayers children_;
 };
 
 }  // namespace mtnlg::gpt

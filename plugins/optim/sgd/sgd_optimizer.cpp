@@ -11,11 +11,11 @@ class SgdOptimizer final : public Optimizer {
       : lr_(args.params.get_float("lr")),
         momentum_(args.params.get_float("momentum")),
         weight_decay_(args.params.get_float("weight_decay")) {
-    MTNLG_CHECK(lr_ >= 0.0, str(args.params.find("lr")->pos.str(), ": optimizer.lr must be >= 0, got ", lr_));
-    MTNLG_CHECK(momentum_ >= 0.0 && momentum_ < 1.0,
-                str(args.params.find("momentum")->pos.str(), ": optimizer.momentum must be in [0, 1), got ",
-                    momentum_));
-    MTNLG_CHECK(weight_decay_ >= 0.0, str(args.params.find("weight_decay")->pos.str(),
+    MTNLG_CHECK(lr_ >= 0.0, str(args.params.where("lr"), ": optimizer.lr must be >= 0, got ", lr_));
+    MTNLG_CHECK(
+        momentum_ >= 0.0 && momentum_ < 1.0,
+        str(args.params.where("momentum"), ": optimizer.momentum must be in [0, 1), got ", momentum_));
+    MTNLG_CHECK(weight_decay_ >= 0.0, str(args.params.where("weight_decay"),
                                           ": optimizer.weight_decay must be >= 0, got ", weight_decay_));
   }
 

@@ -37,12 +37,12 @@ SyntheticReader::SyntheticReader(const CreateArgs& args)
       seed_(static_cast<std::uint64_t>(recipe_int(args.recipe, "train.seed"))) {
   const std::string& pattern = args.params.get_string("pattern");
   MTNLG_CHECK(pattern == "counting" || pattern == "random",
-              str(args.params.find("pattern")->pos.str(),
-                  ": reader.pattern must be \"counting\" or \"random\", got \"", pattern, "\""));
+              str(args.params.where("pattern"), ": reader.pattern must be \"counting\" or \"random\", got \"",
+                  pattern, "\""));
   const std::int64_t model_vocab = recipe_int(args.recipe, "model.vocab_size");
   MTNLG_CHECK(seq_len_ >= 1, str("reader synthetic: model.seq_len must be at least 1, got ", seq_len_));
   if (vocab_ == 0) vocab_ = model_vocab;
-  const std::string where = args.params.find("vocab")->pos.str();
+  const std::string where = args.params.where("vocab");
   MTNLG_CHECK(vocab_ >= 1,
               str(where, ": reader.vocab must be at least 1 (or 0 = model.vocab_size), got ", vocab_));
   // A token the embedding has no row for would fail (or read garbage) far from here.

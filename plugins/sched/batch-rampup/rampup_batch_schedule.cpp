@@ -5,29 +5,20 @@
 #include "mtnlg/str.hpp"
 
 namespace mtnlg::sched {
-namespace {
-
-std::string pos_of(const Table& params, const char* key) {
-  const Value* v = params.find(key);
-  return v != nullptr ? v->pos.str() : std::string("(missing)");
-}
-
-}  // namespace
-
 RampupBatchSchedule::RampupBatchSchedule(const CreateArgs& args)
     : start_(args.params.get_int("start")),
       increment_(args.params.get_int("increment")),
       ramp_samples_(args.params.get_int("ramp_samples")),
-      where_(pos_of(args.params, "start")) {
+      where_(args.params.where("start")) {
   const Table& p = args.params;
-  MTNLG_CHECK(start_ >= 1, str(pos_of(p, "start"), ": batch_schedule.start must be at least 1 sample, got ",
+  MTNLG_CHECK(start_ >= 1, str(p.where("start"), ": batch_schedule.start must be at least 1 sample, got ",
                                start_, " (MT-NLG: 32)"));
   MTNLG_CHECK(increment_ >= 1,
-              str(pos_of(p, "increment"), ": batch_schedule.increment must be at least 1 sample, got ",
+              str(p.where("increment"), ": batch_schedule.increment must be at least 1 sample, got ",
                   increment_, " (MT-NLG: 32)"));
   MTNLG_CHECK(
       ramp_samples_ >= 1,
-      str(pos_of(p, "ramp_samples"), ": batch_schedule.ramp_samples must be at least 1, got ", ramp_samples_,
+      str(p.where("ramp_samples"), ": batch_schedule.ramp_samples must be at least 1, got ", ramp_samples_,
           " (MT-NLG: 5859375, i.e. 12B tokens at seq_len 2048); use the 'constant' batch schedule for no "
           "ramp"));
   if (const Value* final_batch = args.recipe.find_path("train.global_batch");

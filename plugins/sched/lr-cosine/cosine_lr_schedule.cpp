@@ -7,36 +7,25 @@
 #include "mtnlg/str.hpp"
 
 namespace mtnlg::sched {
-namespace {
-
-std::string pos_of(const Table& params, const char* key) {
-  const Value* v = params.find(key);
-  return v != nullptr ? v->pos.str() : std::string("(missing)");
-}
-
-}  // namespace
-
 CosineLrSchedule::CosineLrSchedule(const CreateArgs& args)
     : warmup_tokens_(args.params.get_int("warmup_tokens")),
       decay_tokens_(args.params.get_int("decay_tokens")),
       min_ratio_(args.params.get_float("min_ratio")) {
   const Table& p = args.params;
-  MTNLG_CHECK(warmup_tokens_ >= 0,
-              str(pos_of(p, "warmup_tokens"), ": lr_schedule.warmup_tokens must be >= 0 ",
-                  "(0 = no warm-up), got ", warmup_tokens_));
-  MTNLG_CHECK(decay_tokens_ >= 0, str(pos_of(p, "decay_tokens"), ": lr_schedule.decay_tokens must be >= 0 ",
+  MTNLG_CHECK(warmup_tokens_ >= 0, str(p.where("warmup_tokens"), ": lr_schedule.warmup_tokens must be >= 0 ",
+                                       "(0 = no warm-up), got ", warmup_tokens_));
+  MTNLG_CHECK(decay_tokens_ >= 0, str(p.where("decay_tokens"), ": lr_schedule.decay_tokens must be >= 0 ",
                                       "(0 = no decay), got ", decay_tokens_));
   // The decay is measured from the start of training, so it has to end after the warm-up does; a decay
   // length that ends inside the warm-up is almost always a decay given relative to the warm-up's end.
   MTNLG_CHECK(decay_tokens_ == 0 || decay_tokens_ > warmup_tokens_,
-              str(pos_of(p, "decay_tokens"), ": lr_schedule.decay_tokens (", decay_tokens_,
+              str(p.where("decay_tokens"), ": lr_schedule.decay_tokens (", decay_tokens_,
                   ") must exceed warmup_tokens (", warmup_tokens_,
                   "): decay_tokens counts from the start of training, warm-up included (MT-NLG: warm-up "
                   "1000000000, decay 340000000000); set 0 for no decay"));
-  MTNLG_CHECK(
-      min_ratio_ >= 0.0 && min_ratio_ <= 1.0,
-      str(pos_of(p, "min_ratio"), ": lr_schedule.min_ratio must be in [0, 1] (the floor as a fraction ",
-          "of the peak; MT-NLG: 0.1), got ", min_ratio_));
+  MTNLG_CHECK(min_ratio_ >= 0.0 && min_ratio_ <= 1.0,
+              str(p.where("min_ratio"), ": lr_schedule.min_ratio must be in [0, 1] (the floor as a fraction ",
+                  "of the peak; MT-NLG: 0.1), got ", min_ratio_));
 }
 
 double CosineLrSchedule::do_lr(double peak_lr, const TrainingProgress& progress) const {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,6 +22,21 @@ struct AllocStats {
   std::size_t peak_bytes = 0;     // most live at once
   std::size_t total_bytes = 0;    // sum of every allocation
   std::size_t allocations = 0;    // count of allocations
+};
+
+// Exact allocation statistics, shared by a backend and the release callback of every Storage it hands out (a
+// tensor may outlive its backend, or be freed on a worker thread). Every backend counts the same way — each
+// allocation adds its requested bytes, each release subtracts them — so the meta backend's accounting of a
+// graph equals the real one's.
+class MTNLG_SDK_API AllocLedger {
+ public:
+  void allocated(std::size_t bytes);
+  void released(std::size_t bytes);
+  AllocStats stats() const;
+
+ private:
+  mutable std::mutex mutex_;
+  AllocStats stats_;
 };
 
 // Passed to every kernel: the backend it runs on and its native stream (cudaStream_t on CUDA, null on CPU).

@@ -72,6 +72,9 @@ class MTNLG_SDK_API Table {
   const std::string& get_string(std::string_view key) const;
   const Table& get_table(std::string_view key) const;
   const Array& get_array(std::string_view key) const;
+  // "file:line:col" of the key's value, or of the table when the key is absent: for a component's own
+  // range checks, e.g. fail(str(params.where("lr"), ": lr must be >= 0")).
+  std::string where(std::string_view key) const;
   // Where the table itself was written (for errors about missing keys).
   SourcePos pos;
 

@@ -16,6 +16,8 @@
 #include <random>
 #include <sstream>
 
+#include <sys/wait.h>
+
 #include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 #include "training/recipe_schema.hpp"
@@ -205,7 +207,7 @@ std::pair<int, std::string> check_with_pytorch(const fs::path& dir) {
 
 void expect_matches_pytorch(const std::string& dtype) {
   const fs::path dir = fs::path(MTNLG_REFERENCE_WORK_DIR) / ("dump_" + dtype);
-  dump_run({"train.dtype=\"" + dtype + "\""}, dir);
+  dump_run({"train.dtype=" + dtype}, dir);
   const auto [code, output] = check_with_pytorch(dir);
   EXPECT_EQ(code, 0) << "gpt_reference.py check " << dir.string() << " failed:\n" << output;
   std::printf("%s", output.c_str());  // the per-tensor differences, also when it passes

@@ -47,7 +47,8 @@ void write_npy(const fs::path& file, DType dtype, const Shape& shape, const void
   std::string dims;
   for (std::int64_t d : shape) dims += std::to_string(d) + ", ";
   if (shape.size() > 1) dims.resize(dims.size() - 1);  // (3,) but (3, 4)
-  std::string header = str("{'descr': '", npy_descr(dtype), "', 'fortran_order': False, 'shape': (", dims, "), }");
+  std::string header =
+      str("{'descr': '", npy_descr(dtype), "', 'fortran_order': False, 'shape': (", dims, "), }");
   const std::size_t preamble = 10;  // magic (6) + version (2) + header length (2)
   header.append(63 - (preamble + header.size()) % 64, ' ');
   header += '\n';
@@ -148,8 +149,8 @@ void dump_run(const std::vector<std::string>& overrides, const fs::path& dir) {
       be.upload(targets, batch.targets.data());
       std::vector<SavedState> saved(layers.size());
       for (std::size_t i = 0; i < layers.size(); ++i) {
-        const LayerStep ctx{be, store.layer_params(i), layers[i]->is_loss() ? &targets : nullptr, mb, first,
-                            true, i > 0};
+        const LayerStep ctx{
+            be, store.layer_params(i), layers[i]->is_loss() ? &targets : nullptr, mb, first, true, i > 0};
         x = layers[i]->forward(ctx, x, saved[i]);
       }
       dump(be, saved.back().get("logits"), step_dir / str("logits_mb", mb, ".npy"));
@@ -191,8 +192,8 @@ void dump_run(const std::vector<std::string>& overrides, const fs::path& dir) {
 
 // Runs the PyTorch side on the dump; returns its exit status and everything it printed.
 std::pair<int, std::string> check_with_pytorch(const fs::path& dir) {
-  const std::string command =
-      str("/usr/bin/python3 '", MTNLG_REFERENCE_SOURCE_DIR, "/gpt_reference.py' check '", dir.string(), "' 2>&1");
+  const std::string command = str("/usr/bin/python3 '", MTNLG_REFERENCE_SOURCE_DIR,
+                                  "/gpt_reference.py' check '", dir.string(), "' 2>&1");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return {-1, "popen failed for: " + command};
   std::string output;
@@ -201,7 +202,8 @@ std::pair<int, std::string> check_with_pytorch(const fs::path& dir) {
   const int status = pclose(pipe);
   const int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 127)
-    output += "\n/usr/bin/python3 was not found: run tools/setup (it installs python3-torch and python3-numpy)";
+    output +=
+        "\n/usr/bin/python3 was not found: run tools/setup (it installs python3-torch and python3-numpy)";
   return {code, output};
 }
 

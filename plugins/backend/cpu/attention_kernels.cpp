@@ -79,8 +79,8 @@ void causal_softmax_backward_kernel(const ops::CausalSoftmaxBackwardArgs& args, 
 }  // namespace
 
 void register_attention_kernels(OpTable& table) {
-  table.add(ops::causal_softmax, {DType::f32, DType::f64}, &causal_softmax_kernel);
-  table.add(ops::causal_softmax_backward, {DType::f32, DType::f64}, &causal_softmax_backward_kernel);
+  register_op<ops::causal_softmax, &causal_softmax_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::causal_softmax_backward, &causal_softmax_backward_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

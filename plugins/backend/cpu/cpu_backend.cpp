@@ -36,6 +36,9 @@ int resolve_threads(const Table& params) {
 
 CpuBackend::CpuBackend(const CreateArgs& args) : pool_(resolve_threads(args.params)) {
   const bool deferred = args.params.get_bool("deferred");
+  // Optional for direct constructions (tests), which predate the key; the host always fills it in.
+  if (const Value* profile = args.params.find("profile"); profile != nullptr && profile->as_bool())
+    profile_ = std::make_unique<OpProfile>();
   // OpenBLAS's own threads run GEMM; the setting is process-wide, so the last backend created decides it.
   openblas_set_num_threads(pool_.size());
   register_gemm_kernels(ops());
@@ -48,12 +51,17 @@ CpuBackend::CpuBackend(const CreateArgs& args) : pool_(resolve_threads(args.para
   register_dropout_kernels(ops());
   register_optimizer_kernels(ops());
   if (deferred) stream_ = std::make_unique<DeferredStream>(*this);
-  log_debug("cpu backend: ", pool_.size(), " thread(s), ", deferred ? "deferred" : "immediate", " stream");
+  log_debug("cpu backend: ", pool_.size(), " thread(s), ", deferred ? "deferred" : "immediate", " stream",
+            profile_ ? ", profiling ops" : "");
 }
 
-// The worker must stop before the pool and the op table it uses go away.
+// The worker must stop before the pool and the op table it uses go away; the profile is complete only then.
 CpuBackend::~CpuBackend() {
   stream_.reset();
+  if (profile_) {
+    log_info("cpu backend profile: kernel wall time by op, ", pool_.size(), " thread(s)");
+    for (const std::string& line : profile_->table()) log_info("  ", line);
+  }
 }
 
 std::shared_ptr<Storage> CpuBackend::do_allocate(std::size_t bytes) {

@@ -5,7 +5,7 @@
 // missing synchronize() shows up in CPU tests the way it would on a GPU.
 //
 // Recipe keys (declared in plugin.cpp, documented in README.md): threads (int, 0 = all hardware threads),
-// deferred (bool).
+// deferred (bool), profile (bool: time each op, log the table when the backend is destroyed).
 #include <memory>
 
 #include "mtnlg/backend.hpp"
@@ -13,6 +13,7 @@
 
 #include "deferred_stream.hpp"
 #include "host_allocator.hpp"
+#include "op_profile.hpp"
 #include "thread_pool.hpp"
 
 namespace mtnlg::cpu {
@@ -20,7 +21,8 @@ namespace mtnlg::cpu {
 class CpuBackend final : public Backend {
  public:
   // args.params holds the validated keys `threads` and `deferred` (the host fills in defaults; a test that
-  // constructs the backend directly must set both). Throws mtnlg::Error for an invalid value.
+  // constructs the backend directly must set both) and optionally `profile` (absent = false). Throws
+  // mtnlg::Error for an invalid value.
   explicit CpuBackend(const CreateArgs& args);
   ~CpuBackend() override;
 
@@ -30,6 +32,8 @@ class CpuBackend final : public Backend {
   ThreadPool& pool() { return pool_; }
   int threads() const { return pool_.size(); }
   bool deferred() const { return stream_ != nullptr; }
+  // The per-op timings, or null when the backend was created without `profile = true`.
+  OpProfile* profile() { return profile_.get(); }
 
  protected:
   std::shared_ptr<Storage> do_allocate(std::size_t bytes) override;
@@ -42,6 +46,7 @@ class CpuBackend final : public Backend {
  private:
   HostAllocator allocator_;
   ThreadPool pool_;
+  std::unique_ptr<OpProfile> profile_;
   std::unique_ptr<DeferredStream> stream_;  // null in immediate mode; declared last so it stops first
 };
 

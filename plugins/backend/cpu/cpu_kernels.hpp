@@ -2,12 +2,17 @@
 // How the CPU backend's kernel files plug into its op table, and the dtype dispatch they share. Each op is
 // registered with one kernel for all of its dtypes, which switches on the dtype itself.
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <type_traits>
 
 #include "mtnlg/backend.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
+
+#include "cpu_backend.hpp"
 
 namespace mtnlg::cpu {
 
@@ -20,6 +25,36 @@ void register_attention_kernels(OpTable& table);      // attention_kernels.cpp
 void register_loss_kernels(OpTable& table);           // loss_kernels.cpp
 void register_dropout_kernels(OpTable& table);        // dropout_kernels.cpp
 void register_optimizer_kernels(OpTable& table);      // optimizer_kernels.cpp
+
+// The argument struct of an op key: OpArgs<ops::gemm> is GemmArgs.
+template <class Key>
+struct OpKeyArgs;
+template <class Args>
+struct OpKeyArgs<OpKey<Args>> {
+  using type = Args;
+};
+template <const auto& Key>
+using OpArgs = typename OpKeyArgs<std::remove_cvref_t<decltype(Key)>>::type;
+
+// Kernel for op Key, timed into the backend's profile when it has one (key `profile`). Kernels are plain
+// function pointers in the op table, so the op's name can only reach the timing code through the template.
+template <const auto& Key, void (*Kernel)(const OpArgs<Key>&, ExecContext&)>
+void profiled_kernel(const OpArgs<Key>& args, ExecContext& ctx) {
+  OpProfile* profile = static_cast<CpuBackend&>(ctx.backend).profile();
+  if (profile == nullptr) {
+    Kernel(args, ctx);
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  Kernel(args, ctx);
+  profile->add(Key.name, std::chrono::steady_clock::now() - start);
+}
+
+// How every kernel file registers its kernels: register_op<ops::gemm, &gemm_kernel>(table, {f32, f64}).
+template <const auto& Key, void (*Kernel)(const OpArgs<Key>&, ExecContext&)>
+void register_op(OpTable& table, std::initializer_list<DType> dtypes) {
+  table.add(Key, dtypes, &profiled_kernel<Key, Kernel>);
+}
 
 // Elements per parallel_for chunk for streaming kernels: large enough that waking a thread pays off (~100 µs
 // of work), small enough that 2-16 threads all get some.

@@ -58,8 +58,8 @@ void dropout_backward_kernel(const ops::DropoutArgs& args, ExecContext& ctx) {
 }  // namespace
 
 void register_dropout_kernels(OpTable& table) {
-  table.add(ops::dropout, {DType::f32, DType::f64}, &dropout_kernel);
-  table.add(ops::dropout_backward, {DType::f32, DType::f64}, &dropout_backward_kernel);
+  register_op<ops::dropout, &dropout_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::dropout_backward, &dropout_backward_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -186,15 +186,15 @@ void gelu_backward_kernel(const ops::GeluBackwardArgs& args, ExecContext& ctx) {
 void register_elementwise_kernels(OpTable& table) {
   const auto floating = {DType::f32, DType::f64};
   const auto stored = {DType::f32, DType::f64, DType::i32, DType::i64, DType::u16};
-  table.add(ops::fill, stored, &fill_kernel);
-  table.add(ops::copy, stored, &copy_kernel);
-  table.add(ops::axpy, floating, &axpy_kernel);
-  table.add(ops::scale, floating, &scale_kernel);
-  table.add(ops::add, floating, &add_kernel);
-  table.add(ops::mul, floating, &mul_kernel);
-  table.add(ops::bias_add, floating, &bias_add_kernel);
-  table.add(ops::gelu, floating, &gelu_kernel);
-  table.add(ops::gelu_backward, floating, &gelu_backward_kernel);
+  register_op<ops::fill, &fill_kernel>(table, stored);
+  register_op<ops::copy, &copy_kernel>(table, stored);
+  register_op<ops::axpy, &axpy_kernel>(table, floating);
+  register_op<ops::scale, &scale_kernel>(table, floating);
+  register_op<ops::add, &add_kernel>(table, floating);
+  register_op<ops::mul, &mul_kernel>(table, floating);
+  register_op<ops::bias_add, &bias_add_kernel>(table, floating);
+  register_op<ops::gelu, &gelu_kernel>(table, floating);
+  register_op<ops::gelu_backward, &gelu_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

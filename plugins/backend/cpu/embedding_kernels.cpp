@@ -132,8 +132,8 @@ void embedding_backward_kernel(const ops::EmbeddingBackwardArgs& args, ExecConte
 }  // namespace
 
 void register_embedding_kernels(OpTable& table) {
-  table.add(ops::embedding, {DType::f32, DType::f64}, &embedding_kernel);
-  table.add(ops::embedding_backward, {DType::f32, DType::f64}, &embedding_backward_kernel);
+  register_op<ops::embedding, &embedding_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::embedding_backward, &embedding_backward_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

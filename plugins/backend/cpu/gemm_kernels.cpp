@@ -79,7 +79,7 @@ void gemm_kernel(const ops::GemmArgs& args, ExecContext&) {
 }  // namespace
 
 void register_gemm_kernels(OpTable& table) {
-  table.add(ops::gemm, {DType::f32, DType::f64}, &gemm_kernel);
+  register_op<ops::gemm, &gemm_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -94,8 +94,8 @@ void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, Ex
 }  // namespace
 
 void register_loss_kernels(OpTable& table) {
-  table.add(ops::cross_entropy, {DType::f32, DType::f64}, &cross_entropy_kernel);
-  table.add(ops::cross_entropy_backward, {DType::f32, DType::f64}, &cross_entropy_backward_kernel);
+  register_op<ops::cross_entropy, &cross_entropy_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::cross_entropy_backward, &cross_entropy_backward_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -118,8 +118,8 @@ void layernorm_backward_kernel(const ops::LayerNormBackwardArgs& args, ExecConte
 }  // namespace
 
 void register_normalization_kernels(OpTable& table) {
-  table.add(ops::layernorm, {DType::f32, DType::f64}, &layernorm_kernel);
-  table.add(ops::layernorm_backward, {DType::f32, DType::f64}, &layernorm_backward_kernel);
+  register_op<ops::layernorm, &layernorm_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::layernorm_backward, &layernorm_backward_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -40,7 +40,7 @@ void adamw_kernel(const ops::AdamWArgs& args, ExecContext& ctx) {
 }  // namespace
 
 void register_optimizer_kernels(OpTable& table) {
-  table.add(ops::adamw, {DType::f32, DType::f64}, &adamw_kernel);
+  register_op<ops::adamw, &adamw_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -12,6 +12,9 @@ const mtnlg_key_spec kCpuKeys[] = {
      "run submitted work on a worker thread only at synchronize(), so a missing synchronize() is a wrong "
      "result",
      nullptr},
+    {"profile", MTNLG_KEY_BOOL, "false",
+     "time every op's kernel and log a table by op (calls, total ms, %) when the backend is destroyed",
+     nullptr},
 };
 
 }  // namespace

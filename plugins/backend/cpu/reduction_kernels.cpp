@@ -98,8 +98,8 @@ void squared_norm_kernel(const ops::SquaredNormArgs& args, ExecContext& ctx) {
 }  // namespace
 
 void register_reduction_kernels(OpTable& table) {
-  table.add(ops::column_sum, {DType::f32, DType::f64}, &column_sum_kernel);
-  table.add(ops::squared_norm, {DType::f32, DType::f64}, &squared_norm_kernel);
+  register_op<ops::column_sum, &column_sum_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::squared_norm, &squared_norm_kernel>(table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "backend_fixture.hpp"
+#include "host_allocator.hpp"
 
 namespace mtnlg::cpu::test {
 namespace {
@@ -92,6 +93,50 @@ TEST(CpuAlloc, QueuedWorkKeepsStorageAlive) {
   EXPECT_EQ(backend->alloc_stats().current_bytes, 1024u);
   backend->synchronize();
   EXPECT_EQ(backend->alloc_stats().current_bytes, 0u);
+}
+
+// Large freed blocks are reused for a request of the same size (a training step repeats its shapes), and
+// the statistics still count requests and releases exactly.
+TEST(CpuAlloc, ReusesALargeFreedBlockOfTheSameSize) {
+  auto backend = make_backend();
+  const std::int64_t n = 1 << 19;  // 2 MiB of f32
+  const void* first = nullptr;
+  {
+    Tensor t = backend->empty({n}, DType::f32);
+    first = t.data();
+  }
+  Tensor again = backend->empty({n}, DType::f32);
+  EXPECT_EQ(again.data(), first);
+  expect_stats(backend->alloc_stats(), 4u * n, 4u * n, 8u * n, 2);
+}
+
+TEST(CpuAlloc, CacheHoldsOnlyLargeBlocksAndDropsThemWhenShapesChange) {
+  HostAllocator allocator;
+  const std::size_t mib = std::size_t{1} << 20;
+  allocator.allocate(1000);  // small: back to malloc at once
+  EXPECT_EQ(allocator.cached_bytes(), 0u);
+  allocator.allocate(2 * mib);
+  EXPECT_EQ(allocator.cached_bytes(), 2 * mib);
+  // A size the cache does not hold: the cached blocks (of shapes no longer in use) go back to the system.
+  const auto other = allocator.allocate(3 * mib);
+  EXPECT_EQ(allocator.cached_bytes(), 0u);
+  const AllocStats s = allocator.stats();
+  EXPECT_EQ(s.current_bytes, 3 * mib);
+  EXPECT_EQ(s.allocations, 3u);
+}
+
+// The cache never holds more than was ever live at once.
+TEST(CpuAlloc, CacheIsBoundedByThePeak) {
+  HostAllocator allocator;
+  const std::size_t mib = std::size_t{1} << 20;
+  { const auto a = allocator.allocate(4 * mib); }  // peak 4 MiB, cached 4 MiB
+  EXPECT_EQ(allocator.cached_bytes(), 4 * mib);
+  {
+    const auto a = allocator.allocate(4 * mib);  // the cached block
+    const auto b = allocator.allocate(4 * mib);  // a miss (nothing else cached): peak 8 MiB
+  }
+  EXPECT_EQ(allocator.cached_bytes(), 8 * mib);
+  EXPECT_LE(allocator.cached_bytes(), allocator.stats().peak_bytes);
 }
 
 }  // namespace

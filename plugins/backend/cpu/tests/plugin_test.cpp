@@ -32,13 +32,16 @@ TEST(CpuPlugin, DescriptorAndKeys) {
   const mtnlg_component_entry& c = d->components[0];
   EXPECT_EQ(std::string_view(c.kind), "backend");
   EXPECT_EQ(std::string_view(c.name), "cpu");
-  ASSERT_EQ(c.key_count, 2u);
+  ASSERT_EQ(c.key_count, 3u);
   EXPECT_EQ(std::string_view(c.keys[0].name), "threads");
   EXPECT_EQ(c.keys[0].type, MTNLG_KEY_INT);
   EXPECT_EQ(std::string_view(c.keys[0].default_toml), "0");
   EXPECT_EQ(std::string_view(c.keys[1].name), "deferred");
   EXPECT_EQ(c.keys[1].type, MTNLG_KEY_BOOL);
   EXPECT_EQ(std::string_view(c.keys[1].default_toml), "false");
+  EXPECT_EQ(std::string_view(c.keys[2].name), "profile");
+  EXPECT_EQ(c.keys[2].type, MTNLG_KEY_BOOL);
+  EXPECT_EQ(std::string_view(c.keys[2].default_toml), "false");
 }
 
 TEST(CpuPlugin, FactoryCreatesABackendOrReportsWhy) {

@@ -21,7 +21,7 @@ std::vector<boost::dll::shared_library>& loaded_handles() {
   return *handles;
 }
 
-const std::set<std::string, std::less<>> kKnownKinds = {"backend",     "comm",           "layer",
+const std::set<std::string, std::less<>> kKnownKinds = {"backend",     "communicator",   "layer",
                                                         "strategy",    "schedule",       "optimizer",
                                                         "lr_schedule", "batch_schedule", "reader"};
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mtnlg/backend.hpp"
+#include "mtnlg/communicator.hpp"
 #include "mtnlg/component.hpp"
 #include "mtnlg/tensor.hpp"
 
@@ -90,6 +91,9 @@ struct LayerStep {
   bool training = true;
   bool need_input_grad = true;  // false for the first layer: backward may return an undefined Tensor
   double loss_weight = 1.0;     // loss layers: dL/d(this micro-batch's loss), e.g. 1/micro_batches
+  // The tensor-parallel group this stage's layers are sliced over; null when tensor parallelism is 1. Layers
+  // read the slice count from the recipe's parallel.tensor when they are created.
+  ProcessGroup* tensor_group = nullptr;
 };
 
 class Layer;

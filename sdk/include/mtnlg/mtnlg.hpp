@@ -2,6 +2,7 @@
 // Everything a plugin may include from mtnlg.
 #include "mtnlg/abi.hpp"
 #include "mtnlg/backend.hpp"
+#include "mtnlg/communicator.hpp"
 #include "mtnlg/component.hpp"
 #include "mtnlg/config.hpp"
 #include "mtnlg/dtype.hpp"

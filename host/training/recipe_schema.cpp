@@ -45,6 +45,23 @@ const mtnlg_key_spec kParallelKeys[] = {
     {"pipeline", MTNLG_KEY_INT, "1", "pipeline-parallel size (stages)", nullptr},
     {"data", MTNLG_KEY_INT, "0", "data-parallel size; 0 = world size / (tensor × pipeline)", nullptr},
     {"schedule", MTNLG_KEY_STRING, "\"1f1b\"", "pipeline schedule component", nullptr},
+    {"virtual_stages", MTNLG_KEY_INT, "1",
+     "model chunks per pipeline rank (the interleaved schedule's virtual stages)", nullptr},
+    {"stage_layers", MTNLG_KEY_ARRAY, "[]",
+     "layers (expanded [[model.stack]] entries) per virtual stage, in order, for an uneven split; [] = "
+     "embedding and leading layers on the first stage, blocks split evenly, final layers on the last",
+     nullptr},
+    {"zero", MTNLG_KEY_INT, "0",
+     "1 = ZeRO-1 / distributed optimizer: reduce-scatter gradients, each data-parallel rank updates its "
+     "shard, all-gather parameters",
+     "0|1"},
+    {"bucket_mb", MTNLG_KEY_FLOAT, "16",
+     "data-parallel gradient all-reduce bucket size in MiB (posted as the backward pass completes them)",
+     nullptr},
+    {"timeout", MTNLG_KEY_FLOAT, "300",
+     "seconds a collective or point-to-point wait may take before the job stops with the stalled rank "
+     "named; 0 = forever",
+     nullptr},
 };
 
 const mtnlg_key_spec kPluginsKeys[] = {
@@ -102,17 +119,33 @@ void require_positive(const Table& t, const char* section_name, const char* key)
   if (v.as_int() < 1) at(v, str(section_name, ".", key, " must be at least 1, got ", v.as_int()));
 }
 
-void check_not_yet(const Table& parallel) {
-  for (const char* key : {"tensor", "pipeline"}) {
-    const Value& v = *parallel.find(key);
-    if (v.as_int() < 1) at(v, str("parallel.", key, " must be at least 1, got ", v.as_int()));
-    if (v.as_int() > 1)
-      at(v, str("not yet: parallel.", key, " = ", v.as_int(),
-                " needs the 3D-parallelism work (MPI communicator, tensor slicing, pipeline stages); use 1"));
-  }
+// What the layout needs of the model: every tensor-parallel slice whole (heads, vocabulary, MLP width).
+void check_parallel(const Table& parallel, const Table& model) {
+  for (const char* key : {"tensor", "pipeline", "virtual_stages"})
+    require_positive(parallel, "parallel", key);
   const Value& data = *parallel.find("data");
-  if (data.as_int() < 0) at(data, str("parallel.data must be >= 0, got ", data.as_int()));
-  if (data.as_int() > 1) at(data, "not yet: data parallelism needs the 3D-parallelism work; use 1 (or 0)");
+  if (data.as_int() < 0)
+    at(data, str("parallel.data must be >= 0 (0 = derived from the world size), got ", data.as_int()));
+  const Value& zero = *parallel.find("zero");
+  if (zero.as_int() != 0 && zero.as_int() != 1)
+    at(zero, str("parallel.zero must be 0 or 1, got ", zero.as_int()));
+  if (parallel.get_float("timeout") < 0.0)
+    at(*parallel.find("timeout"), "parallel.timeout must be >= 0 seconds");
+  if (parallel.get_float("bucket_mb") <= 0.0)
+    at(*parallel.find("bucket_mb"), "parallel.bucket_mb must be > 0");
+  const Value& tensor = *parallel.find("tensor");
+  const std::int64_t tp = tensor.as_int();
+  const auto divides = [&](const char* key, std::int64_t value, const char* why) {
+    if (value % tp != 0)
+      at(tensor, str("parallel.tensor = ", tp, " does not divide model.", key, " = ", value, " (", why,
+                     "); choose a tensor-parallel size that divides it"));
+  };
+  divides("heads", model.get_int("heads"), "attention heads are split over tensor-parallel ranks");
+  divides("padded_vocab", model.get_int("padded_vocab"),
+          "the vocabulary is split over tensor-parallel ranks");
+  divides("hidden", 4 * model.get_int("hidden"), "the MLP's 4·hidden columns are split");
+  for (const Value& v : parallel.find("stage_layers")->as_array())
+    if (!v.is_int() || v.as_int() < 1) at(v, "parallel.stage_layers entries must be integers >= 1");
 }
 
 void validate_stack(Table& recipe, Table& model, const Registry& registry) {
@@ -198,7 +231,7 @@ void validate_recipe(Table& recipe, const Registry& registry) {
 
   Table& parallel = section(recipe, "parallel");
   recipe::validate_table(parallel, "[parallel]", kParallelKeys);
-  check_not_yet(parallel);
+  check_parallel(parallel, model);
   const Value& schedule_name = *parallel.find("schedule");
   const ComponentRecord& schedule =
       registry.require("schedule", schedule_name.as_string(), schedule_name.pos);
@@ -241,11 +274,12 @@ Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::s
 
 std::vector<StackEntry> expand_stack(const Table& recipe) {
   std::vector<StackEntry> out;
-  int index = 0;
+  int index = 0, n = 0;
   for (const Value& entry : recipe.find_path("model.stack")->as_array()) {
     const Table& t = entry.as_table();
     for (std::int64_t r = 0; r < t.get_int("repeat"); ++r)
-      out.push_back({index++, t.get_string("layer"), &t});
+      out.push_back({index++, t.get_string("layer"), &t, n});
+    ++n;
   }
   return out;
 }

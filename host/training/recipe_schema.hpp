@@ -26,6 +26,7 @@ struct StackEntry {
   int index = 0;      // position in the model
   std::string layer;  // component name
   const Table* params = nullptr;
+  int entry = 0;  // which [[model.stack]] table it came from
 };
 std::vector<StackEntry> expand_stack(const Table& recipe);
 

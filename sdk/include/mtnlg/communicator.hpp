@@ -52,16 +52,17 @@ class MTNLG_SDK_API ProcessGroup {
  public:
   virtual ~ProcessGroup();
   virtual const std::string& name() const = 0;  // "tensor", "data", "pipeline", "embedding", ...
-  virtual int rank() const = 0;                  // this process's rank within the group
+  virtual int rank() const = 0;                 // this process's rank within the group
   virtual int size() const = 0;
   virtual int world_rank(int group_rank) const = 0;
 
   // t ← reduce(t over the group), in place. t contiguous.
   WorkHandle all_reduce(Backend& stream, const Tensor& t, ReduceOp op);
-  // out ← concatenation of every rank's `in` in group-rank order; out.numel() = size · in.numel(). `in` may be
-  // the slice of `out` this rank owns (in place).
+  // out ← concatenation of every rank's `in` in group-rank order; out.numel() = size · in.numel(). `in` may
+  // be the slice of `out` this rank owns (in place).
   WorkHandle all_gather(Backend& stream, const Tensor& in, const Tensor& out);
-  // out ← this rank's 1/size part of the element-wise sum of every rank's `in`; in.numel() = size · out.numel().
+  // out ← this rank's 1/size part of the element-wise sum of every rank's `in`; in.numel() = size ·
+  // out.numel().
   WorkHandle reduce_scatter(Backend& stream, const Tensor& in, const Tensor& out);
   // t ← root's t.
   WorkHandle broadcast(Backend& stream, const Tensor& t, int root);

@@ -326,6 +326,34 @@ void require_embedding_shapes(const char* op, const char* table_name, const Tens
                     ", C = ", c, context, "; leave it undefined for no position term"));
 }
 
+// The slice fields of embedding and its backward: full_rows = 0 for a whole table (row_offset must then be
+// 0), otherwise rows [row_offset, row_offset + rows) of a (full_rows, C) table.
+void require_table_slice(const char* op, const char* table_name, const Tensor& table, std::int64_t row_offset,
+                         std::int64_t full_rows) {
+  const std::int64_t rows = table.dim(0);
+  MTNLG_CHECK(full_rows >= 0,
+              str(op, ": full_rows = ", full_rows, " is negative; it is the full table's rows ",
+                  "for a tensor-parallel slice of it, or 0 when ", table_name, " ", table.describe(),
+                  " is the whole table"));
+  if (full_rows == 0) {
+    MTNLG_CHECK(
+        row_offset == 0,
+        str(op, ": row_offset = ", row_offset, " but full_rows = 0 (", table_name, " ", table.describe(),
+            " is the whole table); for a tensor-parallel slice set full_rows to the full table's rows, "
+            "otherwise leave row_offset 0"));
+    return;
+  }
+  MTNLG_CHECK(row_offset >= 0,
+              str(op, ": row_offset = ", row_offset, " is negative; ", table_name, " ", table.describe(),
+                  " must be rows [row_offset, row_offset + rows) of the full ",
+                  "table (full_rows = ", full_rows, ")"));
+  MTNLG_CHECK(
+      row_offset + rows <= full_rows,
+      str(op, ": ", table_name, " ", table.describe(), " at row_offset = ", row_offset, " covers rows [",
+          row_offset, ", ", row_offset + rows, ") but the full table has full_rows = ", full_rows,
+          "; a tensor-parallel slice needs row_offset + rows <= full_rows"));
+}
+
 // (BH, T, T): one square matrix of attention scores per (batch, head).
 void require_square_scores(const char* op, const char* name, const Tensor& t) {
   MTNLG_CHECK(t.ndim() == 3 && t.dim(1) == t.dim(2),
@@ -344,6 +372,26 @@ void require_loss_shapes(const char* op, const Tensor& logits, const Tensor& tar
                       "set it to the vocabulary size (the logits may have padding columns beyond it)");
 }
 
+// The shared fields of the vocabulary-parallel cross-entropy ops: logits (N, Vl) holding columns
+// [col_offset, col_offset + Vl) of the full logits, targets (N), valid_cols in [0, Vl], and (N) operands.
+void require_partial_loss_shapes(const char* op, const Tensor& logits, const Tensor& targets,
+                                 std::int64_t col_offset, std::int64_t valid_cols,
+                                 std::initializer_list<Named> per_row) {
+  MTNLG_CHECK(logits.ndim() == 2, str(op, ": logits is ", logits.describe(),
+                                      "; it must be (N, Vl): reshape (B, T, Vl) logits to (B·T, Vl)"));
+  const std::string context = str(" for logits ", logits.describe(), " (N, Vl)");
+  require_shape(op, "targets", targets, {logits.dim(0)}, "(N)", context);
+  for (const Named& o : per_row) require_shape(op, o.name, o.tensor, {logits.dim(0)}, "(N)", context);
+  MTNLG_CHECK(col_offset >= 0,
+              str(op, ": col_offset = ", col_offset, " is negative; it is the column of the full logits ",
+                  "where logits ", logits.describe(), " (this slice) starts"));
+  MTNLG_CHECK(
+      valid_cols >= 0 && valid_cols <= logits.dim(1),
+      str(op, ": valid_cols = ", valid_cols, " is outside [0, Vl] = [0, ", logits.dim(1), "] for logits ",
+          logits.describe(), "; set it to the number of this slice's columns in the real vocabulary ",
+          "(0 when the slice is all padding)"));
+}
+
 }  // namespace
 
 void check_args(const char*, const EmbeddingArgs& args, Device device) {
@@ -359,8 +407,14 @@ void check_args(const char*, const EmbeddingArgs& args, Device device) {
   }
   require_embedding_shapes(op, "table", args.table, args.tokens, "positions", args.positions, "out",
                            args.out);
-  require_valid_count(op, "valid_rows", args.valid_rows, "rows", args.table.dim(0), "table", args.table,
-                      "set it to the vocabulary size (the table may have padding rows beyond it)");
+  require_table_slice(op, "table", args.table, args.row_offset, args.full_rows);
+  if (args.full_rows == 0)
+    require_valid_count(op, "valid_rows", args.valid_rows, "rows", args.table.dim(0), "table", args.table,
+                        "set it to the vocabulary size (the table may have padding rows beyond it)");
+  else
+    require_valid_count(op, "valid_rows", args.valid_rows, "full_rows", args.full_rows, "the slice",
+                        args.table,
+                        "set it to the vocabulary size (the full table may have padding rows beyond it)");
   require_outputs_disjoint(op, {{"out", args.out}},
                            {{"tokens", args.tokens}, {"table", args.table}, {"positions", args.positions}});
 }
@@ -378,6 +432,7 @@ void check_args(const char*, const EmbeddingBackwardArgs& args, Device device) {
   }
   require_embedding_shapes(op, "dtable", args.dtable, args.tokens, "dpositions", args.dpositions, "dout",
                            args.dout);
+  require_table_slice(op, "dtable", args.dtable, args.row_offset, args.full_rows);
   require_outputs_disjoint(op, {{"dtable", args.dtable}, {"dpositions", args.dpositions}},
                            {{"tokens", args.tokens}, {"dout", args.dout}});
   require_separate(op, {{"dtable", args.dtable}, {"dpositions", args.dpositions}});
@@ -500,6 +555,86 @@ void check_args(const char*, const CrossEntropyBackwardArgs& args, Device device
   require_same_shape(op, "logits", args.logits, "dlogits", args.dlogits);
   require_same_view_or_disjoint(op, "dlogits", args.dlogits, "logits", args.logits);
   require_outputs_disjoint(op, {{"dlogits", args.dlogits}}, {{"targets", args.targets}});
+}
+
+void check_args(const char*, const RowMaxArgs& args, Device device) {
+  const char* op = "row_max";
+  const DType dt = args.dtype();
+  require_operand(op, "x", args.x, dt, "x", device);
+  require_operand(op, "out", args.out, dt, "x", device);
+  require_all_contiguous(op, {{"x", args.x}, {"out", args.out}});
+  MTNLG_CHECK(args.x.ndim() == 2, str(op, ": x is ", args.x.describe(),
+                                      "; it must be (N, V): reshape (B, T, V) logits to (B·T, V)"));
+  require_shape(op, "out", args.out, {args.x.dim(0)}, "(N)", str(" for x ", args.x.describe(), " (N, V)"));
+  MTNLG_CHECK(args.valid_cols >= 0 && args.valid_cols <= args.x.dim(1),
+              str(op, ": valid_cols = ", args.valid_cols, " is outside [0, V] = [0, ", args.x.dim(1),
+                  "] for x ", args.x.describe(), "; set it to the number of columns in the real vocabulary ",
+                  "(0 when they are all padding)"));
+  require_outputs_disjoint(op, {{"out", args.out}}, {{"x", args.x}});
+}
+
+void check_args(const char*, const CrossEntropyPartialArgs& args, Device device) {
+  const char* op = "cross_entropy_partial";
+  const DType dt = args.dtype();
+  require_operand(op, "logits", args.logits, dt, "logits", device);
+  require_i32(op, "targets", args.targets, device);
+  require_operand(op, "row_max", args.row_max, dt, "logits", device);
+  require_operand(op, "sum_exp", args.sum_exp, dt, "logits", device);
+  require_operand(op, "target_logit", args.target_logit, dt, "logits", device);
+  require_all_contiguous(op, {{"logits", args.logits},
+                              {"targets", args.targets},
+                              {"row_max", args.row_max},
+                              {"sum_exp", args.sum_exp},
+                              {"target_logit", args.target_logit}});
+  require_partial_loss_shapes(
+      op, args.logits, args.targets, args.col_offset, args.valid_cols,
+      {{"row_max", args.row_max}, {"sum_exp", args.sum_exp}, {"target_logit", args.target_logit}});
+  require_outputs_disjoint(op, {{"sum_exp", args.sum_exp}, {"target_logit", args.target_logit}},
+                           {{"logits", args.logits}, {"targets", args.targets}, {"row_max", args.row_max}});
+  require_separate(op, {{"sum_exp", args.sum_exp}, {"target_logit", args.target_logit}});
+}
+
+void check_args(const char*, const CrossEntropyFromPartsArgs& args, Device device) {
+  const char* op = "cross_entropy_from_parts";
+  const DType dt = args.dtype();
+  require_operand(op, "losses", args.losses, dt, "losses", device);
+  require_operand(op, "row_max", args.row_max, dt, "losses", device);
+  require_operand(op, "sum_exp", args.sum_exp, dt, "losses", device);
+  require_operand(op, "target_logit", args.target_logit, dt, "losses", device);
+  require_all_contiguous(op, {{"row_max", args.row_max},
+                              {"sum_exp", args.sum_exp},
+                              {"target_logit", args.target_logit},
+                              {"losses", args.losses}});
+  MTNLG_CHECK(args.losses.ndim() == 1,
+              str(op, ": losses is ", args.losses.describe(), "; it must be (N), one loss per token"));
+  const std::string context = str(" for losses ", args.losses.describe(), " (N)");
+  require_shape(op, "row_max", args.row_max, args.losses.shape(), "(N)", context);
+  require_shape(op, "sum_exp", args.sum_exp, args.losses.shape(), "(N)", context);
+  require_shape(op, "target_logit", args.target_logit, args.losses.shape(), "(N)", context);
+  require_same_view_or_disjoint(op, "losses", args.losses, "row_max", args.row_max);
+  require_same_view_or_disjoint(op, "losses", args.losses, "sum_exp", args.sum_exp);
+  require_same_view_or_disjoint(op, "losses", args.losses, "target_logit", args.target_logit);
+}
+
+void check_args(const char*, const CrossEntropyPartialBackwardArgs& args, Device device) {
+  const char* op = "cross_entropy_partial_backward";
+  const DType dt = args.dtype();
+  require_operand(op, "dlogits", args.dlogits, dt, "dlogits", device);
+  require_operand(op, "logits", args.logits, dt, "dlogits", device);
+  require_i32(op, "targets", args.targets, device);
+  require_operand(op, "row_max", args.row_max, dt, "dlogits", device);
+  require_operand(op, "sum_exp", args.sum_exp, dt, "dlogits", device);
+  require_all_contiguous(op, {{"logits", args.logits},
+                              {"targets", args.targets},
+                              {"row_max", args.row_max},
+                              {"sum_exp", args.sum_exp},
+                              {"dlogits", args.dlogits}});
+  require_partial_loss_shapes(op, args.logits, args.targets, args.col_offset, args.valid_cols,
+                              {{"row_max", args.row_max}, {"sum_exp", args.sum_exp}});
+  require_same_shape(op, "logits", args.logits, "dlogits", args.dlogits);
+  require_same_view_or_disjoint(op, "dlogits", args.dlogits, "logits", args.logits);
+  require_outputs_disjoint(op, {{"dlogits", args.dlogits}},
+                           {{"targets", args.targets}, {"row_max", args.row_max}, {"sum_exp", args.sum_exp}});
 }
 
 // One Args struct serves dropout (x → out) and dropout_backward (dy → dx): messages use the op's own names.

@@ -3,6 +3,12 @@
 // gives the same bits. The log-sum-exp subtracts the row's maximum first, so exp() cannot overflow, and sums
 // in double. The backward pass may run in place (dlogits = logits): a row's max and sum are taken before its
 // first gradient is written, and each gradient element overwrites the logit it was computed from.
+//
+// The vocabulary-parallel pieces (row_max, cross_entropy_partial, cross_entropy_from_parts,
+// cross_entropy_partial_backward) compute the same expressions on a slice of the columns, with the global row
+// max and sum of exponentials passed in: with one slice they give cross_entropy's losses and
+// cross_entropy_backward's gradients (in f64 the same bits; in f32 the sum of exponentials is rounded to f32
+// between the ops).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -91,11 +97,121 @@ void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, Ex
                  [&](auto tag) { cross_entropy_backward_typed<decltype(tag)>(args, pool_of(ctx)); });
 }
 
+// out[i] = max of row i's first valid_cols entries (−∞ for none): exact in any dtype.
+template <class T>
+void row_max_typed(const ops::RowMaxArgs& args, ThreadPool& pool) {
+  const T* x = args.x.data_as<T>();  // (N, V)
+  T* out = args.out.data_as<T>();    // (N)
+  const std::int64_t v = args.x.dim(1), valid = args.valid_cols;
+  pool.parallel_for(args.x.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) out[r] = static_cast<T>(row_max(x + r * v, valid));
+  });
+}
+
+void row_max_kernel(const ops::RowMaxArgs& args, ExecContext& ctx) {
+  visit_floating("row_max", args.dtype(),
+                 [&](auto tag) { row_max_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+// The target of row `row` in a slice's local columns, or -1 when another slice (or nothing: a padding
+// column) holds it. The full vocabulary is not known here, so only a negative target is a data error.
+std::int64_t local_target_of(const char* op, const Tensor& targets, std::int64_t row, std::int64_t col_offset,
+                             std::int64_t valid_cols, const Tensor& logits) {
+  const std::int64_t t = targets.data_as<std::int32_t>()[row];
+  MTNLG_CHECK(t >= 0, str(op, ": targets[", row, "] = ", t, " is negative (logits ", logits.describe(),
+                          "); the target tokens do not match the model's vocabulary (check the tokenizer and "
+                          "the data)"));
+  const std::int64_t local = t - col_offset;
+  return local >= 0 && local < valid_cols ? local : -1;
+}
+
+template <class T>
+void cross_entropy_partial_typed(const ops::CrossEntropyPartialArgs& args, ThreadPool& pool) {
+  const T* logits = args.logits.data_as<T>();        // (N, Vl)
+  const T* row_maxes = args.row_max.data_as<T>();    // (N)
+  T* sum_exp = args.sum_exp.data_as<T>();            // (N)
+  T* target_logit = args.target_logit.data_as<T>();  // (N)
+  const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
+  pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t t =
+          local_target_of("cross_entropy_partial", args.targets, r, args.col_offset, valid, args.logits);
+      const T* x = logits + r * v;
+      const double max = static_cast<double>(row_maxes[r]);
+      double sum = 0.0;
+      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(static_cast<double>(x[j]) - max);
+      sum_exp[r] = static_cast<T>(sum);
+      target_logit[r] = t >= 0 ? x[t] : T(0);
+    }
+  });
+}
+
+void cross_entropy_partial_kernel(const ops::CrossEntropyPartialArgs& args, ExecContext& ctx) {
+  visit_floating("cross_entropy_partial", args.dtype(),
+                 [&](auto tag) { cross_entropy_partial_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+template <class T>
+void cross_entropy_from_parts_typed(const ops::CrossEntropyFromPartsArgs& args, ThreadPool& pool) {
+  const T* max = args.row_max.data_as<T>();          // (N)
+  const T* sum = args.sum_exp.data_as<T>();          // (N)
+  const T* target = args.target_logit.data_as<T>();  // (N)
+  T* losses = args.losses.data_as<T>();              // (N), may be any of the inputs
+  pool.parallel_for(args.losses.numel(), kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
+    for (std::int64_t i = i0; i < i1; ++i)
+      losses[i] = static_cast<T>(std::log(static_cast<double>(sum[i])) + static_cast<double>(max[i]) -
+                                 static_cast<double>(target[i]));
+  });
+}
+
+void cross_entropy_from_parts_kernel(const ops::CrossEntropyFromPartsArgs& args, ExecContext& ctx) {
+  visit_floating("cross_entropy_from_parts", args.dtype(),
+                 [&](auto tag) { cross_entropy_from_parts_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+template <class T>
+void cross_entropy_partial_backward_typed(const ops::CrossEntropyPartialBackwardArgs& args,
+                                          ThreadPool& pool) {
+  const T* logits = args.logits.data_as<T>();      // (N, Vl)
+  const T* row_maxes = args.row_max.data_as<T>();  // (N)
+  const T* sum_exp = args.sum_exp.data_as<T>();    // (N)
+  T* dlogits = args.dlogits.data_as<T>();          // (N, Vl), may be logits
+  const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
+  const double weight = args.weight;
+  pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t t = local_target_of("cross_entropy_partial_backward", args.targets, r,
+                                             args.col_offset, valid, args.logits);
+      const T* x = logits + r * v;
+      T* dx = dlogits + r * v;
+      const double max = static_cast<double>(row_maxes[r]), sum = static_cast<double>(sum_exp[r]);
+      // Element j is read before it is overwritten, so dlogits may be logits.
+      for (std::int64_t j = 0; j < valid; ++j) {
+        const double p = std::exp(static_cast<double>(x[j]) - max) / sum;
+        dx[j] = static_cast<T>(weight * (j == t ? p - 1.0 : p));
+      }
+      std::fill(dx + valid, dx + v, T(0));
+    }
+  });
+}
+
+void cross_entropy_partial_backward_kernel(const ops::CrossEntropyPartialBackwardArgs& args,
+                                           ExecContext& ctx) {
+  visit_floating("cross_entropy_partial_backward", args.dtype(),
+                 [&](auto tag) { cross_entropy_partial_backward_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
 }  // namespace
 
 void register_loss_kernels(OpTable& table) {
   register_op<ops::cross_entropy, &cross_entropy_kernel>(table, {DType::f32, DType::f64});
   register_op<ops::cross_entropy_backward, &cross_entropy_backward_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::row_max, &row_max_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::cross_entropy_partial, &cross_entropy_partial_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::cross_entropy_from_parts, &cross_entropy_from_parts_kernel>(table,
+                                                                               {DType::f32, DType::f64});
+  register_op<ops::cross_entropy_partial_backward, &cross_entropy_partial_backward_kernel>(
+      table, {DType::f32, DType::f64});
 }
 
 }  // namespace mtnlg::cpu

@@ -38,6 +38,10 @@ void register_meta_kernels(OpTable& table) {
   table.add(ops::causal_softmax_backward, floating, &no_math<ops::CausalSoftmaxBackwardArgs>);
   table.add(ops::cross_entropy, floating, &no_math<ops::CrossEntropyArgs>);
   table.add(ops::cross_entropy_backward, floating, &no_math<ops::CrossEntropyBackwardArgs>);
+  table.add(ops::row_max, floating, &no_math<ops::RowMaxArgs>);
+  table.add(ops::cross_entropy_partial, floating, &no_math<ops::CrossEntropyPartialArgs>);
+  table.add(ops::cross_entropy_from_parts, floating, &no_math<ops::CrossEntropyFromPartsArgs>);
+  table.add(ops::cross_entropy_partial_backward, floating, &no_math<ops::CrossEntropyPartialBackwardArgs>);
   table.add(ops::dropout, floating, &no_math<ops::DropoutArgs>);
   table.add(ops::dropout_backward, floating, &no_math<ops::DropoutArgs>);
   table.add(ops::adamw, floating, &no_math<ops::AdamWArgs>);

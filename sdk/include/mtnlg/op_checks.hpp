@@ -29,6 +29,10 @@ struct CausalSoftmaxArgs;
 struct CausalSoftmaxBackwardArgs;
 struct CrossEntropyArgs;
 struct CrossEntropyBackwardArgs;
+struct RowMaxArgs;
+struct CrossEntropyPartialArgs;
+struct CrossEntropyFromPartsArgs;
+struct CrossEntropyPartialBackwardArgs;
 struct DropoutArgs;  // dropout, dropout_backward
 struct AdamWArgs;
 
@@ -52,6 +56,10 @@ MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxArgs& args, Dev
 MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxBackwardArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CrossEntropyArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CrossEntropyBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const RowMaxArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CrossEntropyPartialArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CrossEntropyFromPartsArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CrossEntropyPartialBackwardArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const DropoutArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const AdamWArgs& args, Device device);
 

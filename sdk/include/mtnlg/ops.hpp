@@ -101,17 +101,29 @@ inline constexpr OpKey<GeluBackwardArgs> gelu_backward{"gelu_backward"};
 // out[b, t, :] = table[tokens[b, t], :] + positions[t, :]. tokens: (B, T) i32, each in [0, valid_rows);
 // table: (rows, C); positions: (≥ T, C) or undefined (no position term); out: (B, T, C). dtype: table's.
 // A token outside [0, valid_rows) is an error naming it (data-dependent: raised by the kernel).
+// Vocabulary-parallel slices (Megatron's tensor parallelism): full_rows = 0 means the table is whole.
+// Otherwise the table holds rows [row_offset, row_offset + rows) of a (full_rows, C) table, with
+// row_offset ≥ 0, row_offset + rows ≤ full_rows and 1 ≤ valid_rows ≤ full_rows; tokens must still lie in
+// [0, valid_rows), and a token outside the slice gives a zero row (plus the position term when positions is
+// defined). Summing the outputs of all the slices gives the whole table's output.
 struct EmbeddingArgs {
   Tensor tokens, table, positions, out;
   std::int64_t valid_rows = 0;
+  std::int64_t row_offset = 0;  // the slice's first row in the full table (0 when whole)
+  std::int64_t full_rows = 0;   // the full table's rows; 0: the table is whole
   DType dtype() const { return table.dtype(); }
 };
 inline constexpr OpKey<EmbeddingArgs> embedding{"embedding"};
 
 // dtable[tokens[b, t], :] += dout[b, t, :]; dpositions[t, :] += Σ_b dout[b, t, :] (when defined). Sums in a
-// fixed order (deterministic). Shapes as for embedding.
+// fixed order (deterministic). Shapes as for embedding; tokens must lie in [0, rows) (sliced: [0,
+// full_rows)). Sliced as for embedding (full_rows ≠ 0): dtable holds rows [row_offset, row_offset + rows) of
+// the full table's gradient, so only the tokens in the slice add to it (token r to dtable[r − row_offset]);
+// dpositions still gets every position's gradient.
 struct EmbeddingBackwardArgs {
   Tensor tokens, dout, dtable, dpositions;
+  std::int64_t row_offset = 0;  // as for EmbeddingArgs
+  std::int64_t full_rows = 0;
   DType dtype() const { return dtable.dtype(); }
 };
 inline constexpr OpKey<EmbeddingBackwardArgs> embedding_backward{"embedding_backward"};
@@ -168,6 +180,58 @@ struct CrossEntropyBackwardArgs {
   DType dtype() const { return dlogits.dtype(); }
 };
 inline constexpr OpKey<CrossEntropyBackwardArgs> cross_entropy_backward{"cross_entropy_backward"};
+
+// ---- Vocabulary-parallel cross-entropy (Megatron) -------------------------------------------------------
+// With tensor parallelism each rank holds the logits' columns [col_offset, col_offset + Vl) of the full
+// (N, V) logits; of those, the local columns j < valid_cols belong to the real vocabulary and the rest is
+// padding (valid_cols may be 0: a slice of padding only). A rank computes
+//   row_max (then all-reduce MAX) → cross_entropy_partial (then all-reduce SUM of sum_exp and target_logit)
+//   → cross_entropy_from_parts = cross_entropy's losses, and cross_entropy_partial_backward for its columns
+// of cross_entropy_backward's dlogits. With one slice (col_offset 0, Vl = V) the results equal cross_entropy
+// and cross_entropy_backward.
+
+// out[i] = max_{j < valid_cols} x[i, j]; −∞ when valid_cols = 0 (a slice of vocabulary padding only).
+// x: (N, V) contiguous; out: (N), x's dtype; valid_cols in [0, V].
+struct RowMaxArgs {
+  Tensor x, out;
+  std::int64_t valid_cols = 0;
+  DType dtype() const { return x.dtype(); }
+};
+inline constexpr OpKey<RowMaxArgs> row_max{"row_max"};
+
+// logits (N, Vl) are columns [col_offset, col_offset + Vl) of the full logits; local columns j < valid_cols
+// count (valid_cols in [0, Vl]). row_max (N) is the global row max (all ranks' row_max, all-reduced with
+// MAX). sum_exp[i] = Σ_{j < valid_cols} exp(logits[i, j] − row_max[i]); target_logit[i] =
+// logits[i, targets[i] − col_offset] when col_offset ≤ targets[i] < col_offset + valid_cols, else 0, so that
+// an all-reduce SUM over the slices gives the target's logit. targets: (N) i32, each ≥ 0 (a negative one is
+// an error naming it). sum_exp, target_logit: (N), logits' dtype. All contiguous.
+struct CrossEntropyPartialArgs {
+  Tensor logits, targets, row_max, sum_exp, target_logit;
+  std::int64_t col_offset = 0, valid_cols = 0;
+  DType dtype() const { return logits.dtype(); }
+};
+inline constexpr OpKey<CrossEntropyPartialArgs> cross_entropy_partial{"cross_entropy_partial"};
+
+// losses[i] = log(sum_exp[i]) + row_max[i] − target_logit[i], from the all-reduced parts. All (N),
+// contiguous, losses' dtype; losses may alias any input (the very same view).
+struct CrossEntropyFromPartsArgs {
+  Tensor row_max, sum_exp, target_logit, losses;
+  DType dtype() const { return losses.dtype(); }
+};
+inline constexpr OpKey<CrossEntropyFromPartsArgs> cross_entropy_from_parts{"cross_entropy_from_parts"};
+
+// dlogits[i, j] = weight · (exp(logits[i, j] − row_max[i]) / sum_exp[i] − [j + col_offset == targets[i]]) for
+// j < valid_cols, 0 for the padding columns: this slice's columns of cross_entropy_backward's dlogits.
+// Shapes and fields as for cross_entropy_partial; row_max and sum_exp are the all-reduced values; dlogits:
+// (N, Vl), may alias logits (the very same view). targets each ≥ 0 (a negative one is an error naming it).
+struct CrossEntropyPartialBackwardArgs {
+  Tensor logits, targets, row_max, sum_exp, dlogits;
+  std::int64_t col_offset = 0, valid_cols = 0;
+  double weight = 1.0;
+  DType dtype() const { return dlogits.dtype(); }
+};
+inline constexpr OpKey<CrossEntropyPartialBackwardArgs> cross_entropy_partial_backward{
+    "cross_entropy_partial_backward"};
 
 // Inverted dropout from a counter-based stream: x is viewed as (B, M) (B = x.dim(0) samples); element (b, m)
 // is kept when u > p, u = uniform draw of Philox at key `key`, counter {m', m' >> 32, s, s >> 32} with

@@ -42,10 +42,12 @@ TEST(CpuConfig, DeviceAndOps) {
           "adamw (f32, f64)", "add (f32, f64)", "axpy (f32, f64)", "bias_add (f32, f64)",
           "causal_softmax (f32, f64)", "causal_softmax_backward (f32, f64)", "column_sum (f32, f64)",
           "copy (f32, f64, i32, i64, u16)", "cross_entropy (f32, f64)", "cross_entropy_backward (f32, f64)",
-          "dropout (f32, f64)", "dropout_backward (f32, f64)", "embedding (f32, f64)",
-          "embedding_backward (f32, f64)", "fill (f32, f64, i32, i64, u16)", "gelu (f32, f64)",
-          "gelu_backward (f32, f64)", "gemm (f32, f64)", "layernorm (f32, f64)",
-          "layernorm_backward (f32, f64)", "mul (f32, f64)", "scale (f32, f64)", "squared_norm (f32, f64)"));
+          "cross_entropy_from_parts (f32, f64)", "cross_entropy_partial (f32, f64)",
+          "cross_entropy_partial_backward (f32, f64)", "row_max (f32, f64)", "dropout (f32, f64)",
+          "dropout_backward (f32, f64)", "embedding (f32, f64)", "embedding_backward (f32, f64)",
+          "fill (f32, f64, i32, i64, u16)", "gelu (f32, f64)", "gelu_backward (f32, f64)", "gemm (f32, f64)",
+          "layernorm (f32, f64)", "layernorm_backward (f32, f64)", "mul (f32, f64)", "scale (f32, f64)",
+          "squared_norm (f32, f64)"));
   EXPECT_TRUE(backend->supports("copy", DType::u16));
   EXPECT_FALSE(backend->supports("gemm", DType::bf16));
 }

@@ -107,6 +107,36 @@ std::vector<std::pair<const char*, std::vector<T>>> run_gpt_ops(std::int64_t thr
   b.run(ops::cross_entropy_backward, ops::CrossEntropyBackwardArgs{logits, targets, dlogits, valid, 0.01});
   results.insert(results.end(), {{"cross_entropy", losses}, {"cross_entropy_backward", dlogits}});
 
+  // The vocabulary-parallel pieces on the same logits as a slice at col_offset 400 with 600 real columns, and
+  // the embedding on rows [100, 250) of the 301-row table.
+  Tensor local_max = b.empty({ce_n}, dt), sum_exp = b.empty({ce_n}, dt), target_logit = b.empty({ce_n}, dt),
+         parts_losses = b.empty({ce_n}, dt), dslice = b.empty({ce_n, v}, dt);
+  b.run(ops::row_max, ops::RowMaxArgs{logits, local_max, 600});
+  b.run(ops::cross_entropy_partial,
+        ops::CrossEntropyPartialArgs{logits, targets, local_max, sum_exp, target_logit, 400, 600});
+  b.run(ops::cross_entropy_from_parts,
+        ops::CrossEntropyFromPartsArgs{local_max, sum_exp, target_logit, parts_losses});
+  b.run(ops::cross_entropy_partial_backward,
+        ops::CrossEntropyPartialBackwardArgs{logits, targets, local_max, sum_exp, dslice, 400, 600, 0.01});
+  results.insert(results.end(), {{"row_max", local_max},
+                                 {"cross_entropy_partial sum_exp", sum_exp},
+                                 {"cross_entropy_partial target_logit", target_logit},
+                                 {"cross_entropy_from_parts", parts_losses},
+                                 {"cross_entropy_partial_backward", dslice}});
+  const std::int64_t slice_rows = 150;
+  Tensor sliced = b.empty({bs, t, c}, dt),
+         dslice_table = to_device(b, {slice_rows, c}, random_values<T>(slice_rows * c, 22)),
+         dslice_pos = to_device(b, {t, c}, random_values<T>(t * c, 23));
+  b.run(ops::embedding,
+        ops::EmbeddingArgs{tokens, to_device(b, {slice_rows, c}, random_values<T>(slice_rows * c, 24)),
+                           to_device(b, {t, c}, random_values<T>(t * c, 25)), sliced, rows, 100, rows});
+  b.run(ops::embedding_backward,
+        ops::EmbeddingBackwardArgs{tokens, to_device(b, {bs, t, c}, random_values<T>(bs * t * c, 26)),
+                                   dslice_table, dslice_pos, 100, rows});
+  results.insert(results.end(), {{"embedding (slice)", sliced},
+                                 {"embedding_backward dtable (slice)", dslice_table},
+                                 {"embedding_backward dpositions (slice)", dslice_pos}});
+
   // dropout and adamw: 264967 elements, 9 chunks.
   const std::int64_t big = 1031 * 257;
   Tensor dropped = b.empty({1031, 257}, dt);

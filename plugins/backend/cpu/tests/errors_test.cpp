@@ -292,6 +292,177 @@ TEST_F(CpuErrors, GptOpScalars) {
       ThrowsMessage<Error>(HasSubstr("cross_entropy: valid_cols = 0 is outside [1, V] = [1, 8]")));
 }
 
+// A tensor-parallel slice of the embedding table: the slice must lie in the full table, valid_rows counts the
+// full table's rows, and a token outside [0, valid_rows) is still an error naming it.
+TEST_F(CpuErrors, EmbeddingSlice) {
+  const Tensor tokens = to_device(*backend, {2, 3}, std::vector<std::int32_t>{0, 1, 2, 3, 4, 10});
+  // rows [9, 12) of a (12, 4) table with 10 valid rows: valid_rows may exceed the slice's rows.
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding,
+                     ops::EmbeddingArgs{tokens, f32({3, 4}), Tensor(), f32({2, 3, 4}), 10, 9, 12});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding: tokens[1, 2] = 10 is outside [0, valid_rows) = [0, 10) for "
+                                     "table f32 (3, 4) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(
+            ops::embedding_backward,
+            ops::EmbeddingBackwardArgs{to_device(*backend, {1, 2}, std::vector<std::int32_t>{11, 12}),
+                                       f32({1, 2, 4}), f32({3, 4}), Tensor(), 9, 12});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("embedding_backward: tokens[0, 1] = 12 is outside [0, full_rows) = [0, 12)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding,
+                     ops::EmbeddingArgs{tokens, f32({3, 4}), Tensor(), f32({2, 3, 4}), 10, 10, 12});
+      },
+      ThrowsMessage<Error>(HasSubstr(
+          "embedding: table f32 (3, 4) on cpu at row_offset = 10 covers rows [10, 13) but the full "
+          "table has full_rows = 12; a tensor-parallel slice needs row_offset + rows <= full_rows")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding_backward,
+                     ops::EmbeddingBackwardArgs{tokens, f32({2, 3, 4}), f32({3, 4}), Tensor(), -3, 12});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding_backward: row_offset = -3 is negative; dtable f32 (3, 4) on "
+                                     "cpu must be rows [row_offset, row_offset + rows) of the full table")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding,
+                     ops::EmbeddingArgs{tokens, f32({3, 4}), Tensor(), f32({2, 3, 4}), 13, 9, 12});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding: valid_rows = 13 is outside [1, full_rows] = [1, 12]")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding,
+                     ops::EmbeddingArgs{tokens, f32({3, 4}), Tensor(), f32({2, 3, 4}), 3, 3, 0});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding: row_offset = 3 but full_rows = 0 (table f32 (3, 4) on cpu "
+                                     "is the whole table)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::embedding_backward,
+                     ops::EmbeddingBackwardArgs{tokens, f32({2, 3, 4}), f32({3, 4}), Tensor(), 0, -12});
+      },
+      ThrowsMessage<Error>(HasSubstr("embedding_backward: full_rows = -12 is negative")));
+}
+
+TEST_F(CpuErrors, VocabParallelCrossEntropyArguments) {
+  const Tensor targets = backend->empty({3}, DType::i32);
+  backend->run(ops::fill, ops::FillArgs{targets, 0.0});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::row_max, ops::RowMaxArgs{f32({3, 8}), f32({4}), 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("row_max: out is f32 (4) on cpu but must be (N) = (3) for x f32 (3, 8)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::row_max, ops::RowMaxArgs{f32({3, 8}), f32({3}), 9});
+      },
+      ThrowsMessage<Error>(HasSubstr("row_max: valid_cols = 9 is outside [0, V] = [0, 8]")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::row_max, ops::RowMaxArgs{f32({24}), f32({3}), 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("row_max: x is f32 (24) on cpu; it must be (N, V)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{f32({3, 8}), backend->empty({3}, DType::i64), f32({3}),
+                                                  f32({3}), f32({3}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial: operand targets is i64 (3) on cpu but token ids must be i32")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial, ops::CrossEntropyPartialArgs{f32({3, 8}), targets, f32({3}),
+                                                                              f32({3, 1}), f32({3}), 0, 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: sum_exp is f32 (3, 1) on cpu but must be (N) = "
+                                     "(3) for logits f32 (3, 8)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{f32({3, 8}), targets, f32({3}), f32({3}), f32({3}), 8, 9});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: valid_cols = 9 is outside [0, Vl] = [0, 8]")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{f32({3, 8}), targets, f32({3}), f32({3}), f32({3}), -8, 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: col_offset = -8 is negative")));
+  const Tensor both = f32({3});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{f32({3, 8}), targets, f32({3}), both, both, 0, 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: operands sum_exp (f32 (3) on cpu) and "
+                                     "target_logit (f32 (3) on cpu) overlap")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_from_parts,
+                     ops::CrossEntropyFromPartsArgs{f32({3}), f32({4}), f32({3}), f32({3})});
+      },
+      ThrowsMessage<Error>(HasSubstr(
+          "cross_entropy_from_parts: sum_exp is f32 (4) on cpu but must be (N) = (3) for losses f32 (3)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(
+            ops::cross_entropy_from_parts,
+            ops::CrossEntropyFromPartsArgs{f32({3}), f32({3}), backend->empty({3}, DType::f64), f32({3})});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_from_parts: operand target_logit is f64 (3) on cpu but the "
+                    "op runs in f32 (the dtype of losses)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{f32({3, 8}), targets, f32({3}), f32({3}),
+                                                          f32({3, 7}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial_backward: logits is f32 (3, 8) on cpu but dlogits "
+                    "is f32 (3, 7) on cpu; they need the same shape")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{f32({3, 8}), backend->empty({2}, DType::i32),
+                                                          f32({3}), f32({3}), f32({3, 8}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial_backward: targets is i32 (2) on cpu but must be (N) = (3)")));
+  // In place is the very same view; a partial overlap is an error.
+  const Tensor buffer = f32({32});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{buffer.sub_buffer(0, {3, 8}), targets, f32({3}),
+                                                          f32({3}), buffer.sub_buffer(8, {3, 8}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial_backward: output dlogits (f32 (3, 8) on cpu) overlaps "
+                    "input logits (f32 (3, 8) on cpu) in the same buffer")));
+  const Tensor negative = to_device(*backend, {3}, std::vector<std::int32_t>{0, -2, 1});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{f32({3, 8}), negative, f32({3}), f32({3}), f32({3}), 8, 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: targets[1] = -2 is negative")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{f32({3, 8}), negative, f32({3}), f32({3}),
+                                                          f32({3, 8}), 8, 8});
+      },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial_backward: targets[1] = -2 is negative")));
+}
+
 // In place is allowed where ops.hpp says so (the same view); any other overlap is an error.
 TEST_F(CpuErrors, GptOpAliasing) {
   const Tensor x = f32({4, 4});

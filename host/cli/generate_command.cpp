@@ -94,7 +94,11 @@ int generate(Registry& registry, const GenerateOptions& options) {
               str(options.checkpoint.string(),
                   " is not an mtnlg checkpoint: no recipe.toml (give the checkpoint "
                   "directory of a run, e.g. runs/tiny/checkpoint)"));
-  const Table recipe = resolve_recipe(recipe_file, {}, registry);
+  // A checkpoint holds the whole model in the single-rank layout, whatever layout trained it.
+  const Table recipe = resolve_recipe(recipe_file,
+                                      {"parallel.tensor=1", "parallel.pipeline=1", "parallel.data=1",
+                                       "parallel.virtual_stages=1", "parallel.stage_layers=[]"},
+                                      registry);
   Stage stage(recipe, registry, StageOptions{.inference = true});
   load_checkpoint_parameters(options.checkpoint, stage.engine().params(), stage.backend());
 

@@ -2,16 +2,20 @@
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
+#include "cli/logging.hpp"
 #include "mtnlg/log.hpp"
 #include "mtnlg/str.hpp"
 #include "mtnlg/training_schedules.hpp"
 #include "recipe/override.hpp"
 #include "recipe/print_recipe.hpp"
-#include "training/checkpoint.hpp"
+#include "training/gather_checkpoint.hpp"
 #include "training/metrics_log.hpp"
+#include "training/process_groups.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/stage.hpp"
 
@@ -42,52 +46,110 @@ std::unique_ptr<T> optional_component(const Registry& registry, const Table& rec
   return registry.create_as<T>(record, CreateArgs{t, recipe});
 }
 
+// The world size mpirun (or srun) launched us with; 1 when run directly.
+int world_from_environment() {
+  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* v = std::getenv(var)) return std::max(1, std::atoi(v));
+  return 1;
+}
+
+std::unique_ptr<Communicator> make_communicator(const Registry& registry, int world) {
+  if (world == 1) return nullptr;
+  const ComponentRecord* record = registry.find("communicator", "mpi");
+  MTNLG_CHECK(record != nullptr,
+              str("launched with ", world,
+                  " ranks but no 'mpi' communicator plugin is loaded (mtnlg plugins lists what "
+                  "is; the stock build has libmtnlg-comm-mpi.so)"));
+  const Table no_params;
+  auto comm = registry.create_as<Communicator>(*record, CreateArgs{no_params, no_params});
+  MTNLG_CHECK(comm->size() == world,
+              str("the environment says ", world, " ranks but MPI has ", comm->size()));
+  return comm;
+}
+
+int train_on_rank(Registry& registry, const TrainOptions& options, Communicator* comm);
+
 }  // namespace
 
 int train(Registry& registry, const TrainOptions& options) {
+  const std::unique_ptr<Communicator> comm = make_communicator(registry, world_from_environment());
+  if (comm == nullptr) return train_on_rank(registry, options, nullptr);
+  try {
+    return train_on_rank(registry, options, comm.get());
+  } catch (const std::exception& e) {
+    // The other ranks may be waiting for this one in a collective: end the whole job, not just this rank.
+    std::fprintf(stderr, "mtnlg: error: rank %d: %s\n", comm->rank(), e.what());
+    std::fflush(stderr);
+    comm->abort(1);
+  }
+}
+
+namespace {
+
+int train_on_rank(Registry& registry, const TrainOptions& options, Communicator* comm) {
   std::vector<std::string> overrides = options.overrides;
   if (options.steps) overrides.push_back(str("train.steps=", *options.steps));
   const Table recipe = resolve_recipe(options.recipe, overrides, registry);
   const Table& model = recipe.get_table("model");
   const Table& train = recipe.get_table("train");
 
+  const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const Topology topology = make_topology(recipe, world, rank);
+  ProcessGroups groups;
+  if (comm != nullptr) {
+    comm->set_timeout(recipe.find_path("parallel.timeout")->as_float());
+    groups = ProcessGroups::create(*comm, topology);
+  }
+
   const fs::path run_dir =
       options.run_dir.empty() ? fs::path("runs") / options.recipe.stem() : options.run_dir;
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  MTNLG_CHECK(!ec, str("cannot create the run directory ", run_dir.string(), ": ", ec.message()));
-  write_atomically(run_dir / "recipe.toml", recipe::print_recipe(recipe));
+  const bool writer = rank == 0;  // one rank writes the run directory
+  if (writer) {
+    std::error_code ec;
+    fs::create_directories(run_dir, ec);
+    MTNLG_CHECK(!ec, str("cannot create the run directory ", run_dir.string(), ": ", ec.message()));
+    write_atomically(run_dir / "recipe.toml", recipe::print_recipe(recipe));
+  }
 
-  Stage stage(recipe, registry);
+  Stage stage(recipe, registry, StageOptions{.topology = topology, .groups = groups.view()});
   const auto lr_schedule = optional_component<LrSchedule>(registry, recipe, "lr_schedule");
   const auto batch_schedule = optional_component<BatchSchedule>(registry, recipe, "batch_schedule");
-  MetricsLog metrics(run_dir / "metrics.jsonl");
+  std::unique_ptr<MetricsLog> metrics;
+  if (writer) metrics = std::make_unique<MetricsLog>(run_dir / "metrics.jsonl");
 
   const std::int64_t steps = train.get_int("steps"), seq = model.get_int("seq_len");
   const std::int64_t micro_batch = train.get_int("micro_batch"), final_batch = train.get_int("global_batch");
   const std::int64_t eval_interval = train.get_int("eval_interval"), eval_iters = train.get_int("eval_iters");
   const double clip = train.get_float("clip_grad"), peak_lr = stage.optimizer()->base_lr();
-  log_info("training ", options.recipe.string(), " for ", steps, " steps; run directory ", run_dir.string());
+  log_info("training ", options.recipe.string(), " for ", steps, " steps on ", topology.describe(),
+           "; run directory ", run_dir.string());
+  // Each step's batch splits into whole micro-batches on every data-parallel rank.
+  const std::int64_t batch_unit = micro_batch * topology.data;
 
   TrainingProgress progress;
   std::int64_t last_batch = 0;
   for (std::int64_t step = 1; step <= steps; ++step) {
     std::int64_t batch = batch_schedule ? batch_schedule->global_batch(final_batch, progress) : final_batch;
-    // Megatron's decrease_batch_size_if_needed: a ramp size that does not split into whole micro-batches is
-    // rounded down to one that does.
-    const std::int64_t rounded = std::max(micro_batch, batch / micro_batch * micro_batch);
+    // Megatron's decrease_batch_size_if_needed: a ramp size that does not split into whole micro-batches on
+    // every data-parallel rank is rounded down to one that does.
+    const std::int64_t rounded = std::max(batch_unit, batch / batch_unit * batch_unit);
     if (rounded != batch && batch != last_batch)
       log_info("global batch ", batch, " rounded down to ", rounded, " (a multiple of micro_batch ",
-               micro_batch, ")");
+               micro_batch, " x ", topology.data, " data-parallel ranks)");
     last_batch = batch;
     batch = rounded;
     const double lr = lr_schedule ? lr_schedule->lr(peak_lr, progress) : peak_lr;
 
+    // A test hook: world rank 1 stops (SIGSTOP) before step 2, as a hung process would, so a test can show
+    // the other ranks end the job with the stalled rank named instead of hanging.
+    if (step == 2 && rank == 1 && std::getenv("MTNLG_PLANT_BUG") != nullptr &&
+        std::string(std::getenv("MTNLG_PLANT_BUG")) == "stop-rank-1")
+      std::raise(SIGSTOP);
     const auto start = std::chrono::steady_clock::now();
     const StepResult r = stage.engine().train_step({.step = step,
                                                     .lr = lr,
                                                     .first_sample = progress.consumed_samples,
-                                                    .micro_batches = static_cast<int>(batch / micro_batch),
+                                                    .micro_batches = static_cast<int>(batch / batch_unit),
                                                     .clip_grad = clip});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     progress.step = step;
@@ -107,10 +169,10 @@ int train(Registry& registry, const TrainOptions& options) {
                                                   static_cast<double>(model.get_int("layers")),
                                                   static_cast<double>(model.get_int("hidden")),
                                                   static_cast<double>(model.get_int("padded_vocab"))) /
-                          seconds / 1e12;
+                          seconds / 1e12 / world;
     if (eval_interval > 0 && (step % eval_interval == 0 || step == steps))
       m.val_loss = stage.engine().evaluate("valid", 0, static_cast<int>(eval_iters));
-    metrics.write(m);
+    if (metrics) metrics->write(m);
     char line[256];
     std::snprintf(
         line, sizeof line, "step %5lld | loss %8.5f | lr %.3e | batch %lld | grad norm %.4f | %.0f tok/s",
@@ -120,11 +182,13 @@ int train(Registry& registry, const TrainOptions& options) {
                                            "; lower optimizer.lr or check the data (metrics so far are in ",
                                            (run_dir / "metrics.jsonl").string(), ")"));
   }
-  save_checkpoint(run_dir / "checkpoint", recipe, stage.engine().params(), stage.backend(),
-                  {steps, progress.consumed_samples});
+  save_gathered_checkpoint(run_dir / "checkpoint", recipe, stage, groups.world.get(),
+                           {steps, progress.consumed_samples});
   log_info("done: ", steps, " steps, ", progress.consumed_tokens, " tokens; metrics in ",
            (run_dir / "metrics.jsonl").string(), ", checkpoint in ", (run_dir / "checkpoint").string());
   return 0;
 }
+
+}  // namespace
 
 }  // namespace mtnlg::host

@@ -1,7 +1,10 @@
 #pragma once
-// The engine runs one pipeline stage: it executes the instruction stream a schedule generated for this stage,
-// and knows nothing about which schedule that was. Per (micro-batch, chunk) it keeps the layers' saved state,
-// so any number of micro-batches may be in flight.
+// The engine runs one rank's part of the model: it executes the instruction stream a schedule generated for
+// this pipeline stage, and knows nothing about which schedule that was. Per (micro-batch, chunk) it keeps the
+// layers' saved state, so any number of micro-batches may be in flight. Around the layers it does the 3D
+// parallelism: point-to-point between stages, the tied-embedding all-reduce between the first and last stage,
+// the data-parallel gradient reduction (bucketed all-reduce overlapped with the backward pass, or ZeRO-1's
+// reduce-scatter / sharded update / all-gather) and the global gradient norm over every group.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -10,6 +13,7 @@
 
 #include "engine/param_store.hpp"
 #include "mtnlg/backend.hpp"
+#include "mtnlg/communicator.hpp"
 #include "mtnlg/layer.hpp"
 #include "mtnlg/optimizer.hpp"
 #include "mtnlg/reader.hpp"
@@ -17,70 +21,130 @@
 
 namespace mtnlg::host {
 
+// The process groups this rank belongs to; a null group or one of size 1 means nothing to communicate.
+struct EngineGroups {
+  ProcessGroup* tensor = nullptr;    // same stage and data-parallel rank: layers slice over it
+  ProcessGroup* data = nullptr;      // same tensor and pipeline rank: gradients reduce over it
+  ProcessGroup* pipeline = nullptr;  // same tensor and data rank, ordered by stage: activations flow along it
+  ProcessGroup* embedding = nullptr;  // first and last stage of one pipeline: the tied embedding's gradient
+  ProcessGroup* world = nullptr;      // everything: the loss and the gradient norm reach every rank
+};
+
 struct EngineOptions {
   DType dtype = DType::f32;
   int micro_batch = 1;  // samples per micro-batch
   std::uint64_t seed = 1234;
-  PipelineLayout layout;  // stages, this stage, chunks (the micro-batch count comes with each step)
+  PipelineLayout layout;         // stages, this stage, chunks (the micro-batch count comes with each step)
+  Shape boundary_shape;          // the activation passed between stages: (micro_batch, seq, hidden)
+  int tp_rank = 0, tp_size = 1;  // tensor-parallel slot
+  int dp_rank = 0, dp_size = 1;  // data-parallel slot: which share of each step's samples this rank reads
+  bool zero = false;             // ZeRO-1: optimizer state and update sharded over data-parallel ranks
+  std::size_t bucket_bytes = 16u << 20;  // data-parallel all-reduce bucket size
+  std::map<std::string, TieOrigin, std::less<>> ties;
+  // A test hook (environment MTNLG_PLANT_BUG): "loss-not-divided-by-dp" weighs each micro-batch 1/M instead
+  // of 1/(M·DP), so the suite can show its equivalence tests catch such a bug. Empty: none.
+  std::string planted_bug;
+};
+
+// One model chunk (virtual stage) of this rank: its layers and their positions in the whole model.
+struct ChunkLayers {
+  std::vector<Layer*> layers;
+  std::vector<int> indices;
 };
 
 struct StepRequest {
   std::int64_t step = 1;          // 1-based count of optimizer steps, this one included
   double lr = 0.0;                // from the LR schedule
   std::int64_t first_sample = 0;  // global index of the step's first sample
-  int micro_batches = 1;          // gradient accumulation; may change from step to step (batch ramp-up)
+  int micro_batches = 1;          // per data-parallel rank; may change from step to step (batch ramp-up)
   double clip_grad = 0.0;         // clip the global gradient norm to this; 0 = no clipping
 };
 
 struct StepResult {
-  double loss = 0.0;       // mean over the step's micro-batches (NaN on the meta backend)
-  double grad_norm = 0.0;  // global L2 norm of the accumulated gradients, before clipping
-  std::int64_t samples = 0;
+  double loss = 0.0;         // mean over the step's micro-batches on all data-parallel ranks (NaN on meta)
+  double grad_norm = 0.0;    // global L2 norm of the accumulated gradients, before clipping
+  std::int64_t samples = 0;  // over all data-parallel ranks
 };
 
 class Engine {
  public:
-  // `layers` are this stage's layers, `layer_indices` their positions in the whole model. The last layer of
-  // the last stage must be a loss layer.
-  Engine(Backend& backend, std::vector<Layer*> layers, std::vector<int> layer_indices,
-         const Schedule& schedule, Optimizer* optimizer, Reader* reader, EngineOptions options);
+  // The last layer of the last chunk of the last stage must be a loss layer, and no other.
+  Engine(Backend& backend, std::vector<ChunkLayers> chunks, const Schedule& schedule, Optimizer* optimizer,
+         Reader* reader, EngineOptions options, EngineGroups groups = {});
+  ~Engine();
 
   // One optimizer step: forward and backward over the request's micro-batches as the schedule orders them,
   // gradient reduction, clipping, the optimizer.
   StepResult train_step(const StepRequest& request);
   // Mean loss over `micro_batches` micro-batches of `split` from `first_sample`: forward only, no dropout.
+  // Data-parallel ranks share the micro-batches; every rank gets the result.
   double evaluate(const std::string& split, std::int64_t first_sample, int micro_batches);
 
   ParamStore& params() { return params_; }
+  const std::vector<ChunkLayers>& chunks() const { return chunks_; }
   // The schedule's stream for this stage with `micro_batches` micro-batches (generated once per count).
   const std::vector<Instruction>& instructions(int micro_batches);
 
  private:
-  struct MicroBatch {
-    Batch host;  // kept until the step ends: uploads may still be queued
-    Tensor inputs, targets, loss;
-    std::vector<SavedState> saved;  // one per layer
+  struct ChunkState {
+    Tensor input;     // received activation (or the loaded tokens on the first virtual stage)
+    Tensor output;    // activation to send, or the loss on the last virtual stage
+    Tensor grad_in;   // received gradient of the output
+    Tensor grad_out;  // gradient of the input, to send
+    WorkHandle recv_activation, recv_grad;
+    std::vector<SavedState> saved;  // one per layer of the chunk
     bool loaded = false, forwarded = false, backwarded = false;
   };
+  struct MicroBatch {
+    Batch host;  // kept until the step ends: uploads may still be queued
+    Tensor targets;
+    std::vector<ChunkState> chunks;
+  };
+  struct Bucket {
+    std::int64_t begin = 0, end = 0;  // element range of the flat gradient buffer
+    std::vector<std::size_t> layers;  // local layers (flattened over chunks) whose gradients land in it
+    bool deferred = false;            // holds a stage copy: reduced after the tied-embedding all-reduce
+    WorkHandle work;
+  };
 
+  int virtual_stage(int chunk) const { return chunk * options_.layout.stages + options_.layout.stage; }
+  bool first_virtual(int chunk) const { return virtual_stage(chunk) == 0; }
+  bool last_virtual(int chunk) const {
+    return virtual_stage(chunk) == options_.layout.stages * options_.layout.chunks - 1;
+  }
+  std::int64_t sample_of(const StepRequest& request, int micro_batch) const;
   void execute(const Instruction& in, std::size_t position, const StepRequest& request,
                std::vector<MicroBatch>& mbs, StepResult& result);
-  void load(MicroBatch& mb, const std::string& split, std::int64_t first_sample);
-  void forward(MicroBatch& mb, int index, std::int64_t first_sample, bool training);
-  void backward(MicroBatch& mb, int index, std::int64_t first_sample, int micro_batches);
+  void load(MicroBatch& mb, int chunk, const std::string& split, std::int64_t first_sample);
+  void forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, bool training);
+  void backward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, double loss_weight);
+  WorkHandle post_p2p(bool send, const Tensor& t, int micro_batch, int to_virtual, bool gradient);
+  void layer_backward_done(std::size_t flat_layer, int micro_batches);
+  void plan_buckets();
+  void reduce_gradients();
   double grad_norm();
   void scale_grads(double factor);
+  void optimizer_update(const StepRequest& request, StepResult& result);
   double download_scalar(const Tensor& t);
+  double sum_over_world(double value);
+  void wait_sends();
 
   Backend& backend_;
-  std::vector<Layer*> layers_;
-  std::vector<int> layer_indices_;
+  std::vector<ChunkLayers> chunks_;
+  std::vector<std::size_t> chunk_base_;  // flattened index of each chunk's first layer
   Optimizer* optimizer_;
   Reader* reader_;
   EngineOptions options_;
+  EngineGroups groups_;
   const Schedule& schedule_;
   ParamStore params_;
   std::map<int, std::vector<Instruction>> instructions_;
+  std::vector<Bucket> buckets_;
+  std::vector<int> backward_count_;  // per flattened local layer, this step
+  std::vector<WorkHandle> pending_sends_;
+  std::vector<Tensor> send_buffers_;              // alive until their sends complete
+  std::int64_t shard_begin_ = 0, shard_end_ = 0;  // ZeRO-1: this rank's element range of the flat buffers
+  Tensor shard_grads_;                            // ZeRO-1: reduce-scatter output
 };
 
 }  // namespace mtnlg::host

@@ -52,11 +52,14 @@ std::string StoredParam::full_name() const {
 }
 
 ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec>>& declared,
-                       const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp)
-    : backend_(backend), dtype_(dtype), tp_(tp) {
+                       const std::vector<int>& layer_indices, DType dtype, const ParamLayout& layout)
+    : backend_(backend), dtype_(dtype), tp_(layout.tp) {
+  const TensorParallelSlot tp = layout.tp;
+  MTNLG_CHECK(layout.pad_to >= 1, "ParamStore: pad_to must be >= 1");
   MTNLG_CHECK(declared.size() == layer_indices.size(), "ParamStore: one index per layer expected");
   // Each declaration maps to a stored parameter; tied declarations map to the first one of their tie.
-  std::vector<std::vector<std::size_t>> owner(declared.size());
+  std::vector<std::vector<std::size_t>>& owner = owner_;
+  owner.resize(declared.size());
   std::map<std::string, std::size_t, std::less<>> ties;
   std::int64_t total = 0;
   std::vector<std::int64_t> offsets;
@@ -79,6 +82,16 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
       p.layer_index = layer_indices[l];
       p.spec = spec;
       p.local_shape = spec.shape;
+      p.init_layer_index = p.layer_index;
+      p.init_name = spec.name;
+      if (!spec.tie.empty()) {
+        if (const auto origin = layout.ties.find(spec.tie); origin != layout.ties.end()) {
+          p.init_layer_index = origin->second.layer_index;
+          p.init_name = origin->second.name;
+          p.stage_copy = !origin->second.on_this_stage;
+        }
+      }
+      p.counts_in_norm = !p.stage_copy && (spec.tp_dim >= 0 || tp.rank == 0);
       if (spec.tp_dim >= 0) {
         MTNLG_CHECK(spec.tp_dim < static_cast<int>(spec.shape.size()),
                     str("parameter ", p.full_name(), ": tp_dim ", spec.tp_dim, " out of range for ",
@@ -94,9 +107,11 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
       params_.push_back(std::move(p));
     }
   }
+  total = (total + layout.pad_to - 1) / layout.pad_to * layout.pad_to;
   flat_.values = backend_.empty({total}, dtype_);
   flat_.grads = backend_.empty({total}, dtype_);
   for (std::size_t i = 0; i < params_.size(); ++i) {
+    params_[i].offset = offsets[i];
     params_[i].value = flat_.values.sub_buffer(offsets[i], params_[i].local_shape);
     params_[i].grad = flat_.grads.sub_buffer(offsets[i], params_[i].local_shape);
   }
@@ -114,6 +129,7 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
 
 void ParamStore::initialize(std::uint64_t seed) {
   if (backend_.device().kind == DeviceKind::meta) return;
+  if (flat_.values.numel() > 0) backend_.run(ops::fill, ops::FillArgs{flat_.values, 0.0});  // and the padding
   std::vector<Tensor> staging;  // host copies stay alive until synchronize(): uploads may be deferred
   for (const StoredParam& p : params_) {
     const std::int64_t n = shape_numel(p.spec.shape);
@@ -125,7 +141,7 @@ void ParamStore::initialize(std::uint64_t seed) {
         std::fill(full.begin(), full.end(), p.spec.init.value);
         break;
       case InitSpec::Kind::normal: {
-        const rng::Key key = rng::derive_key(seed, p.layer_index, p.spec.name);
+        const rng::Key key = rng::derive_key(seed, p.init_layer_index, p.init_name);
         for (std::int64_t i = 0; i < n; ++i)
           full[i] = p.spec.init.value * rng::normal(key, static_cast<std::uint64_t>(i));
         break;

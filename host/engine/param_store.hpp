@@ -19,12 +19,33 @@ struct TensorParallelSlot {
   int size = 1;
 };
 
+// Where a tied parameter was first declared in the whole model: that declaration keys its initialisation, so
+// a copy on another pipeline stage (the LM head's view of the word embeddings) starts from the same values.
+struct TieOrigin {
+  int layer_index = 0;
+  std::string name;
+  bool on_this_stage = true;  // false: this stage holds a copy, all-reduced with the origin's stage
+};
+
+struct ParamLayout {
+  TensorParallelSlot tp;
+  int pad_to = 1;  // the flat buffers' length is rounded up to a multiple of this (ZeRO-1 shards them)
+  std::map<std::string, TieOrigin, std::less<>> ties;  // by tie name; absent: first declaration here
+};
+
 struct StoredParam {
   int layer_index = 0;  // global index of the owning layer in the model
   ParamSpec spec;       // as declared: global shape
   Shape local_shape;    // this rank's slice
   Tensor value;
   Tensor grad;
+  std::int64_t offset = 0;   // in the flat buffers
+  int init_layer_index = 0;  // what keys its initialisation: (seed, init_layer_index, init_name)
+  std::string init_name;
+  bool stage_copy = false;  // a tied copy of a parameter whose origin is on another stage
+  // Whether this rank's gradient counts towards the global norm: every element once over all ranks (a
+  // tensor-parallel replica counts on tp rank 0 only, a stage copy not at all).
+  bool counts_in_norm = true;
   std::string full_name() const;  // "3.weight"
 };
 
@@ -32,7 +53,7 @@ class ParamStore {
  public:
   // `declared[i]` are the parameters of the stage's i-th layer, whose model-wide index is `layer_indices[i]`.
   ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec>>& declared,
-             const std::vector<int>& layer_indices, DType dtype, TensorParallelSlot tp);
+             const std::vector<int>& layer_indices, DType dtype, const ParamLayout& layout = {});
 
   // Draws each parameter's full tensor from a stream keyed by (seed, layer index, name) and keeps this rank's
   // slice, so every layout starts from the same weights. No-op on the meta backend.
@@ -41,6 +62,10 @@ class ParamStore {
 
   const std::vector<StoredParam>& params() const { return params_; }
   const ParamSet& layer_params(std::size_t local_layer) const { return *views_.at(local_layer); }
+  // The stored parameters (indices into params()) that local layer `local_layer` reads or accumulates into.
+  const std::vector<std::size_t>& layer_param_indices(std::size_t local_layer) const {
+    return owner_.at(local_layer);
+  }
   std::vector<FlatBuffer> flat_buffers() const { return {flat_}; }
   std::vector<OptimizerParam> optimizer_params() const;
   std::int64_t local_numel() const { return flat_.values.numel(); }
@@ -51,6 +76,7 @@ class ParamStore {
   DType dtype_;
   TensorParallelSlot tp_;
   FlatBuffer flat_;
+  std::vector<std::vector<std::size_t>> owner_;
   std::vector<StoredParam> params_;
   std::vector<std::unique_ptr<ParamSet>> views_;
 };

@@ -1,5 +1,9 @@
 #include "training/stage.hpp"
 
+#include <cstdlib>
+#include <map>
+#include <set>
+
 #include "mtnlg/str.hpp"
 #include "training/recipe_schema.hpp"
 
@@ -13,10 +17,19 @@ std::unique_ptr<T> create(const Registry& registry, const Table& recipe, Backend
   const ComponentRecord& record = registry.require(T::kKind, name, params.pos);
   return registry.create_as<T>(record, CreateArgs{params, recipe, backend, index, layers});
 }
+
+Topology default_topology(const Table& recipe) {
+  const Table& parallel = recipe.get_table("parallel");
+  const std::int64_t data = std::max<std::int64_t>(1, parallel.get_int("data"));
+  return make_topology(recipe,
+                       static_cast<int>(parallel.get_int("tensor") * parallel.get_int("pipeline") * data), 0);
+}
 }  // namespace
 
-Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& options) {
+Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& options)
+    : topology_(options.topology ? *options.topology : default_topology(recipe)) {
   const Table& train = recipe.get_table("train");
+  const Table& model = recipe.get_table("model");
   const Table& backend_table = recipe.get_table("backend");
   if (options.backend_override.empty()) {
     backend_ = create<Backend>(registry, recipe, nullptr, backend_table.get_string("name"), backend_table);
@@ -25,13 +38,37 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
     backend_ = create<Backend>(registry, recipe, nullptr, options.backend_override, no_params);
   }
 
+  // Every layer of the model is created (objects are cheap: parameters are allocated by the engine), so that
+  // this rank knows where each tied parameter is first declared; it keeps only its own chunks' layers.
   layer_factory_ = std::make_unique<RegistryLayerFactory>(registry, recipe, backend_.get());
-  for (const StackEntry& e : expand_stack(recipe)) {
-    layers_.push_back(
-        create<Layer>(registry, recipe, backend_.get(), e.layer, *e.params, e.index, layer_factory_.get()));
-    layers_.back()->set_component_label(str("layer ", e.index, " '", e.layer, "'"));
-    layer_indices_.push_back(e.index);
+  const int stages = topology_.pipeline, chunks = topology_.chunks, stage = topology_.pp_rank();
+  const auto partition = partition_layers(recipe, topology_.virtual_stages());
+  std::vector<ChunkLayers> mine(chunks);
+  std::map<std::string, TieOrigin, std::less<>> ties;
+  std::map<std::string, std::set<int>, std::less<>> tie_stages;
+  for (int v = 0; v < topology_.virtual_stages(); ++v) {
+    for (const StackEntry& e : partition[v]) {
+      auto layer =
+          create<Layer>(registry, recipe, backend_.get(), e.layer, *e.params, e.index, layer_factory_.get());
+      layer->set_component_label(str("layer ", e.index, " '", e.layer, "'"));
+      model_params_.push_back(layer->parameters());
+      stage_of_layer_.push_back(v % stages);
+      for (const ParamSpec& p : model_params_.back()) {
+        if (p.tie.empty()) continue;
+        tie_stages[p.tie].insert(v % stages);
+        if (!ties.contains(p.tie)) ties[p.tie] = TieOrigin{e.index, p.name, v % stages == stage};
+      }
+      if (v % stages != stage) continue;
+      mine[v / stages].layers.push_back(layer.get());
+      mine[v / stages].indices.push_back(e.index);
+      layers_.push_back(std::move(layer));
+      layer_indices_.push_back(e.index);
+    }
   }
+  // Only ties that span stages need the origin's key and the first/last-stage all-reduce.
+  for (auto it = ties.begin(); it != ties.end();)
+    it = tie_stages[it->first].size() > 1 ? std::next(it) : ties.erase(it);
+
   schedule_ =
       create<Schedule>(registry, recipe, backend_.get(), recipe.find_path("parallel.schedule")->as_string(),
                        recipe.get_table("schedule"));
@@ -39,20 +76,31 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
   if (!options.inference)
     optimizer_ = create<Optimizer>(registry, recipe, backend_.get(), optimizer_table.get_string("name"),
                                    optimizer_table);
-  if (const Value* reader = recipe.find("reader"); reader != nullptr && !options.inference)
+  // Only the stages holding the first or the last virtual stage read data.
+  const bool reads_data = stage == 0 || stage == stages - 1;
+  if (const Value* reader = recipe.find("reader"); reader != nullptr && !options.inference && reads_data)
     reader_ = create<Reader>(registry, recipe, backend_.get(), reader->as_table().get_string("name"),
                              reader->as_table());
 
   const std::int64_t micro_batch = train.get_int("micro_batch");
-  micro_batches_ = static_cast<int>(train.get_int("global_batch") / micro_batch);
+  micro_batches_ = static_cast<int>(train.get_int("global_batch") / (micro_batch * topology_.data));
+  const Table& parallel = recipe.get_table("parallel");
   EngineOptions engine_options;
   engine_options.dtype = *dtype_from_name(train.get_string("dtype"));
   engine_options.micro_batch = static_cast<int>(micro_batch);
   engine_options.seed = static_cast<std::uint64_t>(train.get_int("seed"));
-  std::vector<Layer*> layers;
-  for (auto& l : layers_) layers.push_back(l.get());
-  engine_ = std::make_unique<Engine>(*backend_, std::move(layers), layer_indices_, *schedule_,
-                                     optimizer_.get(), reader_.get(), engine_options);
+  engine_options.layout = PipelineLayout{stages, stage, 1, chunks};
+  engine_options.boundary_shape = {micro_batch, model.get_int("seq_len"), model.get_int("hidden")};
+  engine_options.tp_rank = topology_.tp_rank();
+  engine_options.tp_size = topology_.tensor;
+  engine_options.dp_rank = topology_.dp_rank();
+  engine_options.dp_size = topology_.data;
+  engine_options.zero = parallel.get_int("zero") == 1;
+  engine_options.bucket_bytes = static_cast<std::size_t>(parallel.get_float("bucket_mb") * 1024.0 * 1024.0);
+  engine_options.ties = std::move(ties);
+  if (const char* bug = std::getenv("MTNLG_PLANT_BUG")) engine_options.planted_bug = bug;
+  engine_ = std::make_unique<Engine>(*backend_, std::move(mine), *schedule_, optimizer_.get(), reader_.get(),
+                                     std::move(engine_options), options.groups);
 }
 
 }  // namespace mtnlg::host

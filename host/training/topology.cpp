@@ -27,6 +27,12 @@ Topology make_topology(const Table& recipe, int world, int rank) {
   t.tensor = static_cast<int>(parallel.get_int("tensor"));
   t.pipeline = static_cast<int>(parallel.get_int("pipeline"));
   t.chunks = static_cast<int>(parallel.get_int("virtual_stages"));
+  if (t.chunks > 1 && t.pipeline == 1)
+    throw recipe::RecipeError(
+        parallel.find("virtual_stages")->pos,
+        str("parallel.virtual_stages = ", t.chunks,
+            " needs pipeline parallelism (parallel.pipeline > 1): virtual stages interleave "
+            "model chunks over pipeline ranks"));
   const int model_parallel = t.tensor * t.pipeline;
   const Value& data = *parallel.find("data");
   if (data.as_int() == 0) {

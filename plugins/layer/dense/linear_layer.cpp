@@ -13,6 +13,14 @@ LinearLayer::LinearLayer(const CreateArgs& args)
                : partition == "row"  ? Partition::row
                                      : Partition::none;
   if (init_std_ == 0.0) init_std_ = args.recipe.find_path("model.init_std")->as_float();
+  if (partition_ != Partition::none) {
+    if (const Value* t = args.recipe.find_path("parallel.tensor")) tensor_ = t->as_int();
+    const std::int64_t split = partition_ == Partition::column ? out_ : in_;
+    MTNLG_CHECK(split % tensor_ == 0,
+                str(args.params.pos.str(), ": a ", partition, "-parallel linear splits ",
+                    partition_ == Partition::column ? "out = " : "in = ", split,
+                    " over parallel.tensor = ", tensor_, " ranks, which does not divide it"));
+  }
 }
 
 std::vector<ParamSpec> LinearLayer::do_parameters() const {
@@ -28,29 +36,34 @@ std::vector<ParamSpec> LinearLayer::do_parameters() const {
 }
 
 Tensor LinearLayer::do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) {
-  MTNLG_CHECK(x.ndim() >= 1 && x.dim(-1) == in_,
-              str("linear expects inputs (..., ", in_, "), got ", x.describe()));
+  const std::int64_t in = local_in(), out = local_out();
+  MTNLG_CHECK(x.ndim() >= 1 && x.dim(-1) == in,
+              str("linear expects inputs (..., ", in, "), got ", x.describe()));
   Shape out_shape = x.shape();
-  out_shape.back() = out_;
-  const Tensor x2 = x.reshape({-1, in_});                       // (N, in)
-  Tensor y = step.backend.empty({x2.dim(0), out_}, x.dtype());  // (N, out)
+  out_shape.back() = out;
+  const Tensor x2 = x.reshape({-1, in});                       // (N, in)
+  Tensor y = step.backend.empty({x2.dim(0), out}, x.dtype());  // (N, out)
   step.backend.run(ops::gemm, ops::GemmArgs{x2, step.params.value("weight"), y, false, true});
+  if (partition_ == Partition::row) step.sum_over_tensor_parallel(y);  // partial sums over the in-slices
   if (bias_) step.backend.run(ops::bias_add, ops::BiasAddArgs{y, step.params.value("bias"), y});
   saved.put("x", x2);
   return y.reshape(out_shape);
 }
 
 Tensor LinearLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
-  const Tensor& x2 = saved.get("x");          // (N, in)
-  const Tensor dy2 = dy.reshape({-1, out_});  // (N, out)
+  const std::int64_t in = local_in(), out = local_out();
+  const Tensor& x2 = saved.get("x");         // (N, in)
+  const Tensor dy2 = dy.reshape({-1, out});  // (N, out)
   // dW += dyᵀ · x   (out, in); db += Σ_rows dy   (out)
   step.backend.run(ops::gemm, ops::GemmArgs{dy2, x2, step.params.grad("weight"), true, false, 1.0, 1.0});
   if (bias_) step.backend.run(ops::column_sum, ops::ColumnSumArgs{dy2, step.params.grad("bias"), 1.0});
   if (!step.need_input_grad) return {};
   Shape in_shape = dy.shape();
-  in_shape.back() = in_;
-  Tensor dx = step.backend.empty({dy2.dim(0), in_}, dy.dtype());  // dx = dy · W   (N, in)
+  in_shape.back() = in;
+  Tensor dx = step.backend.empty({dy2.dim(0), in}, dy.dtype());  // dx = dy · W   (N, in)
   step.backend.run(ops::gemm, ops::GemmArgs{dy2, step.params.value("weight"), dx});
+  // A column-parallel linear saw the whole x: each rank holds the part of dx from its output slice.
+  if (partition_ == Partition::column) step.sum_over_tensor_parallel(dx);
   return dx.reshape(in_shape);
 }
 

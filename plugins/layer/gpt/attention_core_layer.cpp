@@ -23,9 +23,10 @@ Tensor gather_part(Backend& backend, const Tensor& qkv, std::int64_t heads, std:
 }  // namespace
 
 Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, SavedState& saved) {
-  const std::int64_t c = dims_.hidden, h = dims_.heads, d = dims_.head_dim();
+  // This rank's heads only: with tensor parallelism qkv holds H/TP whole heads.
+  const std::int64_t h = dims_.local_heads(), d = dims_.head_dim(), c = h * d;
   MTNLG_CHECK(qkv.ndim() == 3 && qkv.dim(2) == 3 * c,
-              str("attention core expects qkv (B, T, 3·hidden = ", 3 * c, "), got ", qkv.describe()));
+              str("attention core expects qkv (B, T, 3·hidden/tensor = ", 3 * c, "), got ", qkv.describe()));
   const std::int64_t b = qkv.dim(0), t = qkv.dim(1);
   Backend& be = step.backend;
   const Tensor q = gather_part(be, qkv, h, d, 0), k = gather_part(be, qkv, h, d, 1),
@@ -40,7 +41,7 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
   if (dropout().active(step)) {
     dropped = be.empty(probs.shape(), probs.dtype());
     be.run(ops::copy, ops::CopyArgs{probs, dropped});
-    dropout().forward_in_place(step, dropped.reshape({b, -1}));
+    dropout().forward_in_place(step, dropped.reshape({b, -1}), mask_offset(step, t));
   }
   Tensor y = be.empty({b * h, t, d}, qkv.dtype());
   be.run(ops::gemm, ops::GemmArgs{dropped, v, y});
@@ -57,7 +58,7 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
 }
 
 Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
-  const std::int64_t h = dims_.heads, d = dims_.head_dim();
+  const std::int64_t h = dims_.local_heads(), d = dims_.head_dim();
   const std::int64_t b = dy.dim(0), t = dy.dim(1);
   Backend& be = step.backend;
   const Tensor &q = saved.get("q"), &k = saved.get("k"), &v = saved.get("v");
@@ -71,15 +72,16 @@ Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, 
   Tensor dv = be.empty({b * h, t, d}, dy.dtype());
   be.run(ops::gemm, ops::GemmArgs{dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
   Tensor dprobs = be.empty({b * h, t, t}, dy.dtype());
-  be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});                      // dP' = dy·vᵀ
-  dprobs = dropout().backward(step, dprobs.reshape({b, -1})).reshape({b * h, t, t});  // dP
+  be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});  // dP' = dy·vᵀ
+  dprobs =
+      dropout().backward(step, dprobs.reshape({b, -1}), mask_offset(step, t)).reshape({b * h, t, t});  // dP
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
   be.run(ops::causal_softmax_backward, ops::CausalSoftmaxBackwardArgs{probs, dprobs, dprobs, scale});  // dS
   Tensor dq = be.empty({b * h, t, d}, dy.dtype()), dk = be.empty({b * h, t, d}, dy.dtype());
   be.run(ops::gemm, ops::GemmArgs{dprobs, k, dq});               // dq = dS·k
   be.run(ops::gemm, ops::GemmArgs{dprobs, q, dk, true, false});  // dk = dSᵀ·q
 
-  Tensor dqkv = be.empty({b, t, 3 * dims_.hidden}, dy.dtype());
+  Tensor dqkv = be.empty({b, t, 3 * h * d}, dy.dtype());
   const Tensor parts[3] = {dq, dk, dv};
   for (int which = 0; which < 3; ++which)
     be.run(ops::copy, ops::CopyArgs{parts[which].reshape({b, h, t, 1, d}), qkv_part(dqkv, h, d, which)});

@@ -17,6 +17,10 @@ class AttentionCoreLayer final : public Layer {
 
  private:
   Dropout dropout() const { return {dims_.attention_dropout, dims_.seed, index_, "attention_dropout"}; }
+  // Where this rank's heads start in a sample's (H, T, T) probabilities: the mask is keyed by the full index.
+  std::int64_t mask_offset(const LayerStep& step, std::int64_t t) const {
+    return step.tensor_rank() * dims_.local_heads() * t * t;
+  }
 
   ModelDims dims_;
   int index_;

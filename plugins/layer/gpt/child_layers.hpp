@@ -59,8 +59,15 @@ class ChildLayers {
 
  private:
   static LayerStep with_params(const LayerStep& step, const ParamSet& params) {
-    return LayerStep{step.backend,      params,        step.targets,         step.micro_batch,
-                     step.first_sample, step.training, step.need_input_grad, step.loss_weight};
+    return LayerStep{.backend = step.backend,
+                     .params = params,
+                     .targets = step.targets,
+                     .micro_batch = step.micro_batch,
+                     .first_sample = step.first_sample,
+                     .training = step.training,
+                     .need_input_grad = step.need_input_grad,
+                     .loss_weight = step.loss_weight,
+                     .tensor_group = step.tensor_group};
   }
   Layer& child(const std::string& name) {
     for (auto& [n, layer] : children_)

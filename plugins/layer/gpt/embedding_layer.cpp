@@ -19,20 +19,34 @@ Tensor EmbeddingLayer::do_forward(const LayerStep& step, const Tensor& tokens, S
   MTNLG_CHECK(tokens.ndim() == 2 && tokens.dtype() == DType::i32 && tokens.dim(1) <= dims_.seq_len,
               str("the embedding expects token ids (B, T) i32 with T <= model.seq_len = ", dims_.seq_len,
                   ", got ", tokens.describe()));
-  const Tensor table = step.params.value("word_embeddings");
+  const Tensor table = step.params.value("word_embeddings");  // (V/TP, C): this rank's rows
   Tensor out = step.backend.empty({tokens.dim(0), tokens.dim(1), dims_.hidden}, table.dtype());  // (B, T, C)
-  step.backend.run(ops::embedding, ops::EmbeddingArgs{tokens, table, step.params.value("position_embeddings"),
-                                                      out, dims_.vocab});
+  ops::EmbeddingArgs args{tokens, table, step.params.value("position_embeddings"), out, dims_.vocab};
+  if (dims_.tensor > 1) {
+    // Vocabulary-parallel: each rank looks up the tokens in its rows (zero for the others) and the sum over
+    // the ranks is the embedding; the positions are added once, on tensor rank 0.
+    args.row_offset = step.tensor_rank() * dims_.local_vocab();
+    args.full_rows = dims_.padded_vocab;
+    if (step.tensor_rank() != 0) args.positions = Tensor();
+  }
+  step.backend.run(ops::embedding, args);
+  step.sum_over_tensor_parallel(out);
   dropout().forward_in_place(step, out);
   saved.put("tokens", tokens);
   return out;
 }
 
 Tensor EmbeddingLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
-  step.backend.run(ops::embedding_backward,
-                   ops::EmbeddingBackwardArgs{saved.get("tokens"), dropout().backward(step, dy),
-                                              step.params.grad("word_embeddings"),
-                                              step.params.grad("position_embeddings")});
+  // dy is the same on every tensor rank: each adds its rows' part of dtable and the whole dpositions (the
+  // position table is replicated, and its replicas' gradients are already equal).
+  ops::EmbeddingBackwardArgs args{saved.get("tokens"), dropout().backward(step, dy),
+                                  step.params.grad("word_embeddings"),
+                                  step.params.grad("position_embeddings")};
+  if (dims_.tensor > 1) {
+    args.row_offset = step.tensor_rank() * dims_.local_vocab();
+    args.full_rows = dims_.padded_vocab;
+  }
+  step.backend.run(ops::embedding_backward, args);
   return {};  // token ids have no gradient
 }
 

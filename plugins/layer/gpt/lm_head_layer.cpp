@@ -1,5 +1,7 @@
 #include "lm_head_layer.hpp"
 
+#include <algorithm>
+
 namespace mtnlg::gpt {
 
 std::vector<ParamSpec> LmHeadLayer::do_parameters() const {
@@ -11,6 +13,45 @@ std::vector<ParamSpec> LmHeadLayer::do_parameters() const {
            .tie = "word_embeddings"}};
 }
 
+std::int64_t LmHeadLayer::local_valid_cols(const LayerStep& step) const {
+  const std::int64_t offset = step.tensor_rank() * dims_.local_vocab();
+  return std::clamp<std::int64_t>(dims_.vocab - offset, 0, dims_.local_vocab());
+}
+
+void LmHeadLayer::vocab_parallel_loss(const LayerStep& step, const Tensor& logits, const Tensor& targets,
+                                      const Tensor& losses, SavedState& saved) const {
+  // Megatron's vocabulary-parallel cross-entropy: the row max over all ranks (MAX), then the sums of
+  // exp(logit − max) and of the target logit, which only its owning rank contributes (SUM).
+  Backend& be = step.backend;
+  const std::int64_t n = logits.dim(0);
+  Tensor row_max = be.empty({n}, logits.dtype());
+  ops::RowMaxArgs max_args;
+  max_args.x = logits;
+  max_args.out = row_max;
+  max_args.valid_cols = local_valid_cols(step);
+  be.run(ops::row_max, max_args);
+  step.sum_over_tensor_parallel(row_max, ReduceOp::max);
+  Tensor parts = be.empty({2, n}, logits.dtype());  // sum_exp, target_logit: one all-reduce for both
+  ops::CrossEntropyPartialArgs part_args;
+  part_args.logits = logits;
+  part_args.targets = targets;
+  part_args.row_max = row_max;
+  part_args.sum_exp = parts.slice(0, 0, 1).reshape({n});
+  part_args.target_logit = parts.slice(0, 1, 1).reshape({n});
+  part_args.col_offset = step.tensor_rank() * dims_.local_vocab();
+  part_args.valid_cols = local_valid_cols(step);
+  be.run(ops::cross_entropy_partial, part_args);
+  step.sum_over_tensor_parallel(parts);
+  ops::CrossEntropyFromPartsArgs loss_args;
+  loss_args.row_max = row_max;
+  loss_args.sum_exp = part_args.sum_exp;
+  loss_args.target_logit = part_args.target_logit;
+  loss_args.losses = losses;
+  be.run(ops::cross_entropy_from_parts, loss_args);
+  saved.put("row_max", row_max);
+  saved.put("sum_exp", part_args.sum_exp);
+}
+
 Tensor LmHeadLayer::do_forward(const LayerStep& step, const Tensor& x, SavedState& saved) {
   MTNLG_CHECK(step.targets != nullptr, "the LM head needs targets from the reader");
   Backend& be = step.backend;
@@ -18,11 +59,15 @@ Tensor LmHeadLayer::do_forward(const LayerStep& step, const Tensor& x, SavedStat
   const std::int64_t n = x2.dim(0);
   MTNLG_CHECK(step.targets->numel() == n && step.targets->dtype() == DType::i32,
               str("the LM head needs one i32 target per position (", n, "), got ", step.targets->describe()));
-  Tensor logits = be.empty({n, dims_.padded_vocab}, x.dtype());  // (N, V)
+  Tensor logits = be.empty({n, dims_.local_vocab()}, x.dtype());  // (N, V/TP): this rank's columns
   be.run(ops::gemm, ops::GemmArgs{x2, step.params.value("word_embeddings"), logits, false, true});
   Tensor losses = be.empty({n}, x.dtype());
   const Tensor targets = step.targets->reshape({n});
-  be.run(ops::cross_entropy, ops::CrossEntropyArgs{logits, targets, losses, dims_.vocab});
+  if (dims_.tensor == 1) {
+    be.run(ops::cross_entropy, ops::CrossEntropyArgs{logits, targets, losses, dims_.vocab});
+  } else {
+    vocab_parallel_loss(step, logits, targets, losses, saved);
+  }
   Tensor loss = be.empty({1}, x.dtype());
   be.run(ops::column_sum, ops::ColumnSumArgs{losses.reshape({n, 1}), loss});
   be.run(ops::scale, ops::ScaleArgs{loss, 1.0 / static_cast<double>(n)});
@@ -36,14 +81,28 @@ Tensor LmHeadLayer::do_backward(const LayerStep& step, const Tensor&, SavedState
   const Tensor& x2 = saved.get("x");
   const Tensor& logits = saved.get("logits");
   const std::int64_t n = x2.dim(0);
-  // d(mean loss)/d logits, written over the logits (no longer needed): (N, V)
-  be.run(ops::cross_entropy_backward,
-         ops::CrossEntropyBackwardArgs{logits, step.targets->reshape({n}), logits, dims_.vocab,
-                                       step.loss_weight / static_cast<double>(n)});
+  // d(mean loss)/d logits, written over the logits (no longer needed): (N, V/TP)
+  const double weight = step.loss_weight / static_cast<double>(n);
+  if (dims_.tensor == 1) {
+    be.run(ops::cross_entropy_backward,
+           ops::CrossEntropyBackwardArgs{logits, step.targets->reshape({n}), logits, dims_.vocab, weight});
+  } else {
+    ops::CrossEntropyPartialBackwardArgs args;
+    args.logits = logits;
+    args.targets = step.targets->reshape({n});
+    args.row_max = saved.get("row_max");
+    args.sum_exp = saved.get("sum_exp");
+    args.dlogits = logits;
+    args.col_offset = step.tensor_rank() * dims_.local_vocab();
+    args.valid_cols = local_valid_cols(step);
+    args.weight = weight;
+    be.run(ops::cross_entropy_partial_backward, args);
+  }
   const Tensor w = step.params.value("word_embeddings");
   be.run(ops::gemm, ops::GemmArgs{logits, x2, step.params.grad("word_embeddings"), true, false, 1.0, 1.0});
   Tensor dx = be.empty(x2.shape(), x2.dtype());
   be.run(ops::gemm, ops::GemmArgs{logits, w, dx});
+  step.sum_over_tensor_parallel(dx);  // each rank's vocabulary columns contribute part of dx
   return dx.reshape({-1, step.targets->dim(-1), dims_.hidden});
 }
 

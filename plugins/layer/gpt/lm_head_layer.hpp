@@ -2,6 +2,8 @@
 // The LM head tied to the input embedding, with cross-entropy: the loss layer of a GPT.
 //   logits = x · Wᵀ  (B·T, padded_vocab); padded columns count as −∞
 //   loss   = mean over the B·T positions of (log Σ_j exp(logits_j) − logits_target)
+// With tensor parallelism each rank holds V/TP rows of the tied weight, computes its (B·T, V/TP) logits and
+// the loss comes from all-reduced row maxima and sums; the full logits never exist on one rank.
 #include "model_dims.hpp"
 
 namespace mtnlg::gpt {
@@ -17,6 +19,10 @@ class LmHeadLayer final : public Layer {
   Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override;
 
  private:
+  // Columns of this rank's vocabulary slice that are real tokens (the rest is padding).
+  std::int64_t local_valid_cols(const LayerStep& step) const;
+  void vocab_parallel_loss(const LayerStep& step, const Tensor& logits, const Tensor& targets,
+                           const Tensor& losses, SavedState& saved) const;
   ModelDims dims_;
 };
 

@@ -94,6 +94,13 @@ struct LayerStep {
   // The tensor-parallel group this stage's layers are sliced over; null when tensor parallelism is 1. Layers
   // read the slice count from the recipe's parallel.tensor when they are created.
   ProcessGroup* tensor_group = nullptr;
+
+  int tensor_rank() const { return tensor_group != nullptr ? tensor_group->rank() : 0; }
+  // Sums a partial result over the tensor-parallel ranks, in place (Megatron's all-reduce after a
+  // row-parallel forward or a column-parallel backward); nothing to do without tensor parallelism.
+  void sum_over_tensor_parallel(const Tensor& t, ReduceOp op = ReduceOp::sum) const {
+    if (tensor_group != nullptr) tensor_group->all_reduce(backend, t, op)->wait();
+  }
 };
 
 class Layer;

@@ -1,0 +1,98 @@
+#include "training/gather_checkpoint.hpp"
+
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::host {
+
+namespace {
+
+// Copies tensor-parallel slice `part` of `parts` along `dim` into the full row-major tensor.
+void place_slice(const Tensor& full, const Tensor& slice, int dim, int part, int parts) {
+  const Shape& shape = full.shape();
+  std::int64_t outer = 1, inner = 1;
+  for (int i = 0; i < dim; ++i) outer *= shape[i];
+  for (std::size_t i = dim + 1; i < shape.size(); ++i) inner *= shape[i];
+  const std::int64_t len = shape[dim] / parts;
+  const std::size_t es = dtype_size(full.dtype());
+  auto* dst = static_cast<char*>(full.data());
+  const auto* src = static_cast<const char*>(slice.data());
+  for (std::int64_t o = 0; o < outer; ++o)
+    std::memcpy(dst + ((o * shape[dim] + part * len) * inner) * es, src + (o * len * inner) * es,
+                len * inner * es);
+}
+
+}  // namespace
+
+void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& recipe, Stage& stage,
+                              ProcessGroup* world, const CheckpointInfo& info) {
+  if (world == nullptr || world->size() == 1) {
+    save_checkpoint(dir, recipe, stage.engine().params(), stage.backend(), info);
+    return;
+  }
+  const Topology& topo = stage.topology();
+  Backend& backend = stage.backend();
+  const bool root = topo.rank == 0;
+  std::map<std::pair<int, std::string>, const StoredParam*> mine;
+  for (const StoredParam& p : stage.engine().params().params())
+    if (!p.stage_copy) mine[{p.layer_index, p.spec.name}] = &p;
+
+  const auto& model = stage.model_params();
+  std::vector<int> indices(model.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int>(i);
+  std::unique_ptr<ParamStore> full;
+  if (root)
+    full = std::make_unique<ParamStore>(backend, model, indices,
+                                        stage.engine().params().params().empty()
+                                            ? DType::f32
+                                            : stage.engine().params().params()[0].value.dtype());
+  std::vector<WorkHandle> sends;
+  std::set<std::string> ties_seen;
+  std::size_t stored = 0;
+  int tag = 0;
+  for (std::size_t layer = 0; layer < model.size(); ++layer) {
+    for (const ParamSpec& spec : model[layer]) {
+      if (!spec.tie.empty() && !ties_seen.insert(spec.tie).second) continue;  // stored once, at its origin
+      const int pp = stage.stage_of_layer(static_cast<int>(layer));
+      const int parts = spec.tp_dim >= 0 ? topo.tensor : 1;
+      Tensor whole;
+      if (root) whole = host_tensor(spec.shape, full->params()[stored].value.dtype());
+      for (int t = 0; t < parts; ++t, ++tag) {
+        const int holder = topo.rank_of(t, 0, pp);
+        const StoredParam* local =
+            holder == topo.rank ? mine.at({static_cast<int>(layer), spec.name}) : nullptr;
+        if (root) {
+          Tensor slice =
+              host_tensor(local ? local->local_shape : full->params()[stored].local_shape, whole.dtype());
+          if (local) {
+            backend.download(slice.data(), local->value);
+            backend.synchronize();
+          } else {
+            Shape shape = spec.shape;
+            if (spec.tp_dim >= 0) shape[spec.tp_dim] /= parts;
+            slice = host_tensor(shape, whole.dtype());
+            world->recv(backend, slice, holder, tag)->wait();
+          }
+          if (spec.shape.empty())
+            std::memcpy(whole.data(), slice.data(), dtype_size(whole.dtype()));
+          else
+            place_slice(whole, slice, spec.tp_dim >= 0 ? spec.tp_dim : 0, spec.tp_dim >= 0 ? t : 0, parts);
+        } else if (local) {
+          sends.push_back(world->send(backend, local->value, 0, tag));
+        }
+      }
+      if (root) {
+        backend.upload(full->params()[stored].value, whole.data());
+        backend.synchronize();
+      }
+      ++stored;
+    }
+  }
+  for (WorkHandle& w : sends) w->wait();
+  if (root) save_checkpoint(dir, recipe, *full, backend, info);
+}
+
+}  // namespace mtnlg::host

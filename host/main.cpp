@@ -38,6 +38,13 @@ int main(int argc, char** argv) {
                     "word is a string); repeatable");
   check->add_flag("--print", print,
                   "print the fully resolved recipe (includes, overrides, defaults) as TOML");
+  int world = 1;
+  check
+      ->add_option("--world", world,
+                   "check the pipeline of a launch on this many ranks (mpirun -np N): layout, every stage's "
+                   "stream simulated together, bubble")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 
   auto* train = app.add_subcommand("train", "train a model from a recipe");
   mtnlg::host::TrainOptions train_options;
@@ -47,6 +54,9 @@ int main(int argc, char** argv) {
   train->add_option("--set", overrides, "override a recipe value (as for check); repeatable");
   train->add_option("--steps", steps, "optimizer steps to run (replaces train.steps)")
       ->check(CLI::PositiveNumber);
+  train->add_flag("--traffic-report", train_options.traffic_report,
+                  "every rank writes the bytes its communicator moved, per group and operation, to "
+                  "RUN_DIR/traffic/rank-N.json (for tools/bench/parallel-cpu)");
   train->add_option("--run-dir", run_dir,
                     "where metrics.jsonl, the resolved recipe and logs go (default runs/<recipe>)");
 
@@ -73,7 +83,7 @@ int main(int argc, char** argv) {
     if (plugins->parsed())
       return describe.empty() ? mtnlg::host::list_plugins(registry)
                               : mtnlg::host::describe_component(registry, describe);
-    if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print);
+    if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print, world);
     if (generate->parsed()) {
       gen.checkpoint = checkpoint;
       return mtnlg::host::generate(registry, gen);

@@ -4,9 +4,11 @@
 #include <map>
 
 #include "mtnlg/str.hpp"
+#include "pipeline/schedule_simulator.hpp"
 #include "recipe/print_recipe.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/stage.hpp"
+#include "training/topology.hpp"
 
 namespace mtnlg::host {
 
@@ -23,15 +25,65 @@ std::string bytes_str(std::size_t bytes) {
   std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
   return buf;
 }
+
+// The pipeline of a `world`-rank launch, as rank 0 sees the layout, with the schedule's streams simulated.
+struct PipelineCheck {
+  Topology topology;
+  std::string schedule;
+  int micro_batches = 1;  // per data-parallel rank per step
+  InstructionCosts costs;
+  PipelineReport report;
+};
+
+// Needs only the schedule component, not a stage: every stage's stream is data the schedule generates.
+PipelineCheck check_pipeline(const Registry& registry, const Table& recipe, int world) {
+  PipelineCheck check;
+  check.topology = make_topology(recipe, world, 0);
+  const Value& name = *recipe.find_path("parallel.schedule");
+  check.schedule = name.as_string();
+  const ComponentRecord& record = registry.require("schedule", check.schedule, name.pos);
+  const auto schedule =
+      registry.create_as<Schedule>(record, CreateArgs{recipe.get_table("schedule"), recipe});
+  const Table& train = recipe.get_table("train");
+  check.micro_batches =
+      static_cast<int>(train.get_int("global_batch") / (train.get_int("micro_batch") * check.topology.data));
+  check.report = simulate_schedule(
+      *schedule, {check.topology.pipeline, check.topology.chunks, check.micro_batches}, check.costs);
+  return check;
+}
+
+void print_pipeline(const PipelineCheck& check) {
+  const auto plural = [](int n, const char* one, const char* many) {
+    return str(n, " ", n == 1 ? one : many);
+  };
+  std::cout << "  pipeline   " << check.topology.describe() << ", schedule " << check.schedule << ", "
+            << plural(check.micro_batches, "micro-batch", "micro-batches")
+            << " per data-parallel rank per step\n";
+  for (std::size_t s = 0; s < check.report.stages.size(); ++s) {
+    const StageReport& r = check.report.stages[s];
+    std::cout << "    stage " << s << "  " << plural(r.instructions, "instruction", "instructions") << ", "
+              << plural(r.forwards, "forward", "forwards") << " / "
+              << plural(r.backwards, "backward", "backwards") << ", " << plural(r.sends, "send", "sends")
+              << " / " << plural(r.receives, "receive", "receives") << ", peak "
+              << plural(r.peak_in_flight, "micro-batch", "micro-batches") << " in flight\n";
+  }
+  char bubble[16];
+  std::snprintf(bubble, sizeof bubble, "%.1f%%", 100.0 * check.report.bubble);
+  std::cout << "  bubble     " << bubble << " of the step (simulated: forward " << check.costs.forward
+            << ", backward " << check.costs.backward
+            << " per chunk and micro-batch; sends, receives, loads free)\n";
+}
 }  // namespace
 
 int check_recipe(Registry& registry, const std::filesystem::path& file,
-                 const std::vector<std::string>& overrides, bool print) {
+                 const std::vector<std::string>& overrides, bool print, int world) {
   const Table recipe = resolve_recipe(file, overrides, registry);
   if (print) {
     std::cout << recipe::print_recipe(recipe);
     return 0;
   }
+  // Before the stage below executes a stream: a schedule whose streams cannot run is refused first.
+  const PipelineCheck pipeline = check_pipeline(registry, recipe, world);
   const Table& model = recipe.get_table("model");
   const Table& train = recipe.get_table("train");
   Stage stage(recipe, registry, StageOptions{"meta"});
@@ -73,6 +125,7 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
     std::cout << "  memory     one training step: not simulated (the recipe has no [reader] to give input "
                  "shapes)\n";
   }
+  print_pipeline(pipeline);
   return 0;
 }
 

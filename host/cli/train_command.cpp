@@ -69,6 +69,33 @@ std::unique_ptr<Communicator> make_communicator(const Registry& registry, int wo
 
 int train_on_rank(Registry& registry, const TrainOptions& options, Communicator* comm);
 
+// What this rank's communicator carried, per group and operation (bytes as a ring algorithm moves them), for
+// tools/bench/parallel-cpu to set against the analytic count.
+void write_traffic_report(const fs::path& file, const ProcessGroups& groups, const Topology& t,
+                          std::int64_t steps) {
+  std::string json = str("{\"rank\": ", t.rank, ", \"tp\": ", t.tp_rank(), ", \"dp\": ", t.dp_rank(),
+                         ", \"pp\": ", t.pp_rank(), ", \"steps\": ", steps, ", \"groups\": {");
+  const ProcessGroup* all[] = {groups.tensor.get(), groups.data.get(), groups.pipeline.get(),
+                               groups.embedding.get(), groups.world.get()};
+  bool first_group = true;
+  for (const ProcessGroup* g : all) {
+    if (g == nullptr) continue;
+    const CommTraffic traffic = g->traffic();
+    json += str(first_group ? "" : ", ", "\"", g->name(), "\": {\"size\": ", g->size(), ", \"bytes\": {");
+    bool first = true;
+    for (const auto& [op, bytes] : traffic.bytes)
+      json += str(first ? "" : ", ", "\"", op, "\": ", bytes), first = false;
+    json += "}, \"operations\": {";
+    first = true;
+    for (const auto& [op, n] : traffic.operations)
+      json += str(first ? "" : ", ", "\"", op, "\": ", n), first = false;
+    json += "}}";
+    first_group = false;
+  }
+  fs::create_directories(file.parent_path());
+  write_atomically(file, json + "}}\n");
+}
+
 }  // namespace
 
 int train(Registry& registry, const TrainOptions& options) {
@@ -182,6 +209,8 @@ int train_on_rank(Registry& registry, const TrainOptions& options, Communicator*
                                            "; lower optimizer.lr or check the data (metrics so far are in ",
                                            (run_dir / "metrics.jsonl").string(), ")"));
   }
+  if (options.traffic_report && comm != nullptr)
+    write_traffic_report(run_dir / "traffic" / str("rank-", rank, ".json"), groups, topology, steps);
   save_gathered_checkpoint(run_dir / "checkpoint", recipe, stage, groups.world.get(),
                            {steps, progress.consumed_samples});
   log_info("done: ", steps, " steps, ", progress.consumed_tokens, " tokens; metrics in ",

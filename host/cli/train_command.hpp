@@ -13,6 +13,7 @@ struct TrainOptions {
   std::vector<std::string> overrides;
   std::optional<std::int64_t> steps;  // replaces train.steps
   std::filesystem::path run_dir;      // empty: runs/<recipe name>
+  bool traffic_report = false;        // every rank writes RUN_DIR/traffic/rank-N.json (communicator bytes)
 };
 
 // `mtnlg train`: builds this rank's stage from the recipe and runs train.steps optimizer steps, with the LR

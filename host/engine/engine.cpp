@@ -497,6 +497,13 @@ void Engine::optimizer_update(const StepRequest& request, StepResult& result) {
     if (coeff < 1.0) scale_grads(coeff);
   }
   if (optimizer_ != nullptr) optimizer_->step(backend_, OptimizerStep{request.step, request.lr});
+  if (options_.planted_bug == "tensor-replicas-drift" && options_.tp_rank == 1) {
+    for (const StoredParam& p : params_.params())
+      if (p.spec.tp_dim < 0) {
+        backend_.run(ops::scale, ops::ScaleArgs{p.value, 1.0 + 1e-12});
+        break;
+      }
+  }
   if (options_.zero && active(groups_.data)) {
     // Every rank updated its shard: gather the whole parameter buffer back on every data-parallel rank.
     const Tensor values = params_.flat_buffers()[0].values;

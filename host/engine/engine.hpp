@@ -41,8 +41,9 @@ struct EngineOptions {
   bool zero = false;             // ZeRO-1: optimizer state and update sharded over data-parallel ranks
   std::size_t bucket_bytes = 16u << 20;  // data-parallel all-reduce bucket size
   std::map<std::string, TieOrigin, std::less<>> ties;
-  // A test hook (environment MTNLG_PLANT_BUG): "loss-not-divided-by-dp" weighs each micro-batch 1/M instead
-  // of 1/(M·DP), so the suite can show its equivalence tests catch such a bug. Empty: none.
+  // A test hook (environment MTNLG_PLANT_BUG), so the suite can show its checks catch real bugs:
+  // "loss-not-divided-by-dp" weighs each micro-batch 1/M instead of 1/(M·DP); "tensor-replicas-drift" nudges
+  // a replicated parameter on tensor rank 1 after each update. Empty: none.
   std::string planted_bug;
 };
 

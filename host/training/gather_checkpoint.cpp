@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "mtnlg/log.hpp"
 #include "mtnlg/str.hpp"
 
 namespace mtnlg::host {
@@ -51,7 +52,7 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
                                             : stage.engine().params().params()[0].value.dtype());
   std::vector<WorkHandle> sends;
   std::set<std::string> ties_seen;
-  std::size_t stored = 0;
+  std::size_t stored = 0, replicas_checked = 0;
   int tag = 0;
   for (std::size_t layer = 0; layer < model.size(); ++layer) {
     for (const ParamSpec& spec : model[layer]) {
@@ -60,26 +61,35 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
       const int parts = spec.tp_dim >= 0 ? topo.tensor : 1;
       Tensor whole;
       if (root) whole = host_tensor(spec.shape, full->params()[stored].value.dtype());
-      for (int t = 0; t < parts; ++t, ++tag) {
+      // A replicated parameter comes from tensor rank 0, and every other tensor rank's replica is checked
+      // against it bitwise: the layout relies on replicas never drifting apart (DESIGN.md).
+      const int holders = topo.tensor;
+      for (int t = 0; t < holders; ++t, ++tag) {
         const int holder = topo.rank_of(t, 0, pp);
         const StoredParam* local =
             holder == topo.rank ? mine.at({static_cast<int>(layer), spec.name}) : nullptr;
         if (root) {
-          Tensor slice =
-              host_tensor(local ? local->local_shape : full->params()[stored].local_shape, whole.dtype());
+          Shape shape = spec.shape;
+          if (spec.tp_dim >= 0) shape[spec.tp_dim] /= parts;
+          Tensor slice = host_tensor(shape, whole.dtype());
           if (local) {
             backend.download(slice.data(), local->value);
             backend.synchronize();
           } else {
-            Shape shape = spec.shape;
-            if (spec.tp_dim >= 0) shape[spec.tp_dim] /= parts;
-            slice = host_tensor(shape, whole.dtype());
             world->recv(backend, slice, holder, tag)->wait();
           }
-          if (spec.shape.empty())
-            std::memcpy(whole.data(), slice.data(), dtype_size(whole.dtype()));
-          else
-            place_slice(whole, slice, spec.tp_dim >= 0 ? spec.tp_dim : 0, spec.tp_dim >= 0 ? t : 0, parts);
+          if (spec.tp_dim >= 0) {
+            place_slice(whole, slice, spec.tp_dim, t, parts);
+          } else if (t == 0) {
+            std::memcpy(whole.data(), slice.data(), whole.nbytes());
+          } else {
+            MTNLG_CHECK(std::memcmp(whole.data(), slice.data(), whole.nbytes()) == 0,
+                        str("parameter ", layer, ".", spec.name,
+                            " is replicated over tensor-parallel ranks but rank ", holder,
+                            "'s copy differs from rank ", topo.rank_of(0, 0, pp),
+                            "'s: the replicas drifted apart (a bug: please report it with the recipe)"));
+            ++replicas_checked;
+          }
         } else if (local) {
           sends.push_back(world->send(backend, local->value, 0, tag));
         }
@@ -92,6 +102,9 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
     }
   }
   for (WorkHandle& w : sends) w->wait();
+  if (root && topo.tensor > 1)
+    log_info("checkpoint: ", replicas_checked,
+             " tensor-parallel replicas checked, bitwise equal to tensor rank 0's");
   if (root) save_checkpoint(dir, recipe, *full, backend, info);
 }
 

@@ -13,7 +13,8 @@ class OneFOneBSchedule final : public Schedule {
 
  protected:
   std::vector<Instruction> do_instructions(const PipelineLayout& p) const override {
-    MTNLG_CHECK(p.chunks == 1, "1f1b runs one model chunk per stage; use 'interleaved' for virtual stages");
+    MTNLG_CHECK(p.chunks == 1, str("1f1b runs one model chunk per stage, not parallel.virtual_stages = ",
+                                   p.chunks, ": use parallel.schedule = \"interleaved\" for virtual stages"));
     const bool first = p.stage == 0, last = p.stage == p.stages - 1;
     std::vector<Instruction> out;
     const auto fwd = [&](int mb) {

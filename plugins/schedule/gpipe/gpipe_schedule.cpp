@@ -11,7 +11,8 @@ class GPipeSchedule final : public Schedule {
 
  protected:
   std::vector<Instruction> do_instructions(const PipelineLayout& p) const override {
-    MTNLG_CHECK(p.chunks == 1, "gpipe runs one model chunk per stage; use 'interleaved' for virtual stages");
+    MTNLG_CHECK(p.chunks == 1, str("gpipe runs one model chunk per stage, not parallel.virtual_stages = ",
+                                   p.chunks, ": use parallel.schedule = \"interleaved\" for virtual stages"));
     const bool first = p.stage == 0, last = p.stage == p.stages - 1;
     std::vector<Instruction> out;
     for (int mb = 0; mb < p.micro_batches; ++mb) {

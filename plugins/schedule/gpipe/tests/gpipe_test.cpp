@@ -33,3 +33,9 @@ TEST(GPipe, EveryStageKeepsAllMicroBatchesInFlight) {
     EXPECT_EQ(testing_streams::peak_in_flight(stream), 5);
   }
 }
+
+TEST(GPipe, RejectsVirtualStages) {
+  host::Registry registry;
+  auto s = make_gpipe(registry);
+  EXPECT_THROW(s->instructions({2, 0, 4, 2}), Error);
+}

@@ -2,6 +2,7 @@
 
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "mtnlg/str.hpp"
 #include "pipeline/schedule_simulator.hpp"
@@ -86,10 +87,15 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   const PipelineCheck pipeline = check_pipeline(registry, recipe, world);
   const Table& model = recipe.get_table("model");
   const Table& train = recipe.get_table("train");
-  Stage stage(recipe, registry, StageOptions{"meta"});
+  // What world rank 0 builds: its stage's layers, on the meta backend (shapes and memory, no data).
+  Stage stage(recipe, registry, StageOptions{.backend_override = "meta", .topology = pipeline.topology});
   const AllocStats setup = stage.backend().alloc_stats();
+  const Topology& topo = pipeline.topology;
 
   std::cout << file.string() << ": valid\n";
+  if (topo.world > 1)
+    std::cout << "  layout     " << topo.describe() << "; below, world " << topo.coordinates()
+              << ": pipeline stage 0 of " << topo.pipeline << "\n";
   std::cout << "  model      " << model.get_int("layers") << " layers, hidden " << model.get_int("hidden")
             << ", " << model.get_int("heads") << " heads, seq " << model.get_int("seq_len") << ", vocab "
             << model.get_int("vocab_size") << " (padded " << model.get_int("padded_vocab") << ")\n";
@@ -104,13 +110,22 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   const std::string dtype = train.get_string("dtype");
   const std::size_t param_bytes =
       static_cast<std::size_t>(stage.engine().params().local_numel()) * dtype_size(*dtype_from_name(dtype));
-  std::cout << "\n  parameters " << stage.engine().params().global_numel() << " (" << dtype << ": "
-            << bytes_str(param_bytes) << " values + " << bytes_str(param_bytes) << " gradients)\n";
+  std::int64_t model_numel = 0;
+  std::set<std::string> ties;
+  for (const auto& layer : stage.model_params())
+    for (const ParamSpec& p : layer)
+      if (p.tie.empty() || ties.insert(p.tie).second) model_numel += shape_numel(p.shape);
+  std::cout << "\n  parameters " << model_numel << " in the model; "
+            << (topo.world > 1 ? "rank 0 holds " : "") << stage.engine().params().local_numel() << " ("
+            << dtype << ": " << bytes_str(param_bytes) << " values + " << bytes_str(param_bytes)
+            << " gradients)\n";
   std::cout << "  batch      global " << train.get_int("global_batch") << " = micro-batch "
-            << train.get_int("micro_batch") << " x " << stage.micro_batches() << " micro-batches\n";
+            << train.get_int("micro_batch") << " x " << stage.micro_batches()
+            << (stage.micro_batches() == 1 ? " micro-batch" : " micro-batches")
+            << (topo.data > 1 ? str(" x ", topo.data, " data-parallel ranks") : std::string()) << "\n";
   const auto& stream = stage.engine().instructions(stage.micro_batches());
-  std::cout << "  schedule   " << recipe.find_path("parallel.schedule")->as_string()
-            << ", 1 stage: " << stream.size() << " instructions per step:";
+  std::cout << "  schedule   " << recipe.find_path("parallel.schedule")->as_string() << ", stage 0 of "
+            << topo.pipeline << ": " << stream.size() << " instructions per step:";
   for (std::size_t i = 0; i < stream.size() && i < 8; ++i) std::cout << " " << instruction_str(stream[i]);
   std::cout << (stream.size() > 8 ? " ..." : "") << "\n";
   std::cout << "  memory     after set-up: " << bytes_str(setup.current_bytes)

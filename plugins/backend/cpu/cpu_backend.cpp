@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <thread>
 
@@ -28,8 +29,12 @@ int resolve_threads(const Table& params) {
               str("cpu backend: key 'threads'", where(params, "threads"), " must be between 0 and ",
                   kMaxThreads, " (0 = one per hardware thread), got ", threads));
   if (threads > 0) return static_cast<int>(threads);
+  // The machine's hardware threads shared by the ranks mpirun put on this node (OpenMPI says how many), so 8
+  // ranks on a 2-core laptop do not run 16 spinning threads.
   const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
+  int local_ranks = 1;
+  if (const char* n = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE")) local_ranks = std::max(1, std::atoi(n));
+  return std::max(1, (hw == 0 ? 1 : static_cast<int>(hw)) / local_ranks);
 }
 
 }  // namespace

@@ -24,8 +24,11 @@ std::vector<double> metric(const fs::path& run, const char* key) {
   std::ifstream in(run / "metrics.jsonl");
   if (!in) throw std::runtime_error("no " + (run / "metrics.jsonl").string());
   std::vector<double> out;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line).at(key).get<double>());
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line);
+    if (j.contains(key)) out.push_back(j.at(key).get<double>());  // val_loss only on evaluation steps
+  }
   return out;
 }
 
@@ -70,10 +73,11 @@ int main(int argc, char** argv) {
   }
   try {
     bool agree = true;
-    // The loss and the global gradient norm (which must count every parameter exactly once) of every step.
-    for (const char* key : {"loss", "grad_norm"}) {
+    // The loss and the global gradient norm (which must count every parameter exactly once) of every step,
+    // and the validation loss (forward-only through the pipeline, shared by data-parallel ranks).
+    for (const char* key : {"loss", "grad_norm", "val_loss"}) {
       const auto a = metric(argv[1], key), b = metric(argv[2], key);
-      if (a.size() != b.size() || a.empty()) {
+      if (a.size() != b.size() || (a.empty() && std::strcmp(key, "val_loss") != 0)) {
         std::cout << "FAIL: " << a.size() << " vs " << b.size() << " logged steps\n";
         return 1;
       }

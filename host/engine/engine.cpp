@@ -322,22 +322,25 @@ void Engine::load(MicroBatch& mb, int chunk, const std::string& split, std::int6
   cs.loaded = true;
 }
 
+LayerStep Engine::layer_step(const MicroBatch& mb, int chunk, std::size_t i, int index,
+                             std::int64_t first_sample, bool training, double loss_weight) const {
+  return LayerStep{.backend = backend_,
+                   .params = params_.layer_params(chunk_base_[chunk] + i),
+                   .targets = chunks_[chunk].layers[i]->is_loss() ? &mb.targets : nullptr,
+                   .micro_batch = index,
+                   .first_sample = first_sample,
+                   .training = training,
+                   .need_input_grad = i > 0 || !first_virtual(chunk),  // token ids have no gradient
+                   .loss_weight = loss_weight,
+                   .tensor_group = active(groups_.tensor) ? groups_.tensor : nullptr};
+}
+
 void Engine::forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, bool training) {
   ChunkState& cs = mb.chunks[chunk];
-  const ChunkLayers& layers = chunks_[chunk];
   Tensor x = cs.input;
-  for (std::size_t i = 0; i < layers.layers.size(); ++i) {
-    Layer* layer = layers.layers[i];
-    const LayerStep ctx{.backend = backend_,
-                        .params = params_.layer_params(chunk_base_[chunk] + i),
-                        .targets = layer->is_loss() ? &mb.targets : nullptr,
-                        .micro_batch = index,
-                        .first_sample = first_sample,
-                        .training = training,
-                        .need_input_grad = i > 0 || !first_virtual(chunk),
-                        .tensor_group = active(groups_.tensor) ? groups_.tensor : nullptr};
-    x = layer->forward(ctx, x, cs.saved[i]);
-  }
+  for (std::size_t i = 0; i < chunks_[chunk].layers.size(); ++i)
+    x = chunks_[chunk].layers[i]->forward(layer_step(mb, chunk, i, index, first_sample, training, 1.0), x,
+                                          cs.saved[i]);
   cs.output = x;
   cs.input = Tensor();  // the first layer saved what it needs
   cs.forwarded = true;
@@ -345,20 +348,10 @@ void Engine::forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sa
 
 void Engine::backward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, double loss_weight) {
   ChunkState& cs = mb.chunks[chunk];
-  const ChunkLayers& layers = chunks_[chunk];
   Tensor dy = cs.grad_in;
-  for (std::size_t i = layers.layers.size(); i-- > 0;) {
-    Layer* layer = layers.layers[i];
-    const LayerStep ctx{.backend = backend_,
-                        .params = params_.layer_params(chunk_base_[chunk] + i),
-                        .targets = layer->is_loss() ? &mb.targets : nullptr,
-                        .micro_batch = index,
-                        .first_sample = first_sample,
-                        .training = true,
-                        .need_input_grad = i > 0 || !first_virtual(chunk),
-                        .loss_weight = loss_weight,
-                        .tensor_group = active(groups_.tensor) ? groups_.tensor : nullptr};
-    dy = layer->backward(ctx, dy, cs.saved[i]);
+  for (std::size_t i = chunks_[chunk].layers.size(); i-- > 0;) {
+    dy = chunks_[chunk].layers[i]->backward(layer_step(mb, chunk, i, index, first_sample, true, loss_weight),
+                                            dy, cs.saved[i]);
     cs.saved[i].clear();
   }
   cs.grad_out = dy;

@@ -117,6 +117,9 @@ class Engine {
   void execute(const Instruction& in, std::size_t position, const StepRequest& request,
                std::vector<MicroBatch>& mbs, StepResult& result);
   void load(MicroBatch& mb, int chunk, const std::string& split, std::int64_t first_sample);
+  // What layer i of `chunk` sees while running micro-batch `index`.
+  LayerStep layer_step(const MicroBatch& mb, int chunk, std::size_t i, int index, std::int64_t first_sample,
+                       bool training, double loss_weight) const;
   void forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, bool training);
   void backward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, double loss_weight);
   WorkHandle post_p2p(bool send, const Tensor& t, int micro_batch, int to_virtual, bool gradient);

@@ -11,6 +11,7 @@
 #include "mtnlg/log.hpp"
 #include "mtnlg/str.hpp"
 #include "mtnlg/training_schedules.hpp"
+#include "pipeline/schedule_simulator.hpp"
 #include "recipe/override.hpp"
 #include "recipe/print_recipe.hpp"
 #include "training/gather_checkpoint.hpp"
@@ -122,6 +123,17 @@ int train_on_rank(Registry& registry, const TrainOptions& options, Communicator*
 
   const int world = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
   const Topology topology = make_topology(recipe, world, rank);
+  if (topology.pipeline > 1) {
+    // The schedule's streams for every stage, simulated together before any rank runs one: a schedule that
+    // would deadlock or mis-order micro-batches is refused here, on every rank, instead of hanging the job.
+    const Value& name = *recipe.find_path("parallel.schedule");
+    const auto schedule =
+        registry.create_as<Schedule>(registry.require("schedule", name.as_string(), name.pos),
+                                     CreateArgs{recipe.get_table("schedule"), recipe});
+    const std::int64_t unit = train.get_int("micro_batch") * topology.data;
+    simulate_schedule(*schedule, {topology.pipeline, topology.chunks,
+                                  static_cast<int>(train.get_int("global_batch") / unit)});
+  }
   ProcessGroups groups;
   if (comm != nullptr) {
     comm->set_timeout(recipe.find_path("parallel.timeout")->as_float());

@@ -1,0 +1,42 @@
+// `mtnlg-data tokenize`: the command line of tokenize_command.hpp.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "data_command.hpp"
+#include "tokenize_command.hpp"
+
+namespace mtnlg::data {
+namespace {
+
+CommandRun setup_tokenize(CLI::App& sub) {
+  auto options = std::make_shared<TokenizeOptions>();
+  auto vocab_dir = std::make_shared<std::string>();
+  sub.add_option("--input", options->input,
+                 ".jsonl (one JSON object per line) or plain text (documents separated by blank lines)")
+      ->required();
+  sub.add_option("--output-prefix", options->output_prefix, "output path prefix")->required();
+  sub.add_option("--json-keys", options->json_keys, "JSON fields to tokenize, one dataset each")
+      ->capture_default_str();
+  sub.add_flag("--append-eod", options->append_eod, "end every document with <|endoftext|>");
+  sub.add_option("--workers", options->workers, "tokenizer threads (the output does not depend on it)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--vocab-dir", *vocab_dir, "directory with encoder.json and vocab.bpe (default: GPT-2's)");
+  return [options, vocab_dir] {
+    options->vocab_dir = *vocab_dir;
+    const auto r = tokenize(*options);
+    for (const auto& p : r.outputs)
+      std::cout << "wrote " << p.string() << ".bin and " << p.string() << ".idx\n";
+    std::printf("%zu documents, %zu tokens, %.1f MB of text in %.2f s (%.2f MB/s, %d worker%s)\n",
+                r.documents, r.tokens, r.bytes / 1e6, r.seconds, r.bytes / 1e6 / r.seconds, options->workers,
+                options->workers == 1 ? "" : "s");
+    return 0;
+  };
+}
+
+}  // namespace
+
+MTNLG_DATA_COMMAND(tokenize, "GPT-2 BPE tokenize text into PREFIX_<key>_document.{bin,idx}", setup_tokenize);
+
+}  // namespace mtnlg::data

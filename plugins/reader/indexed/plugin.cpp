@@ -1,6 +1,7 @@
 // The indexed reader plugin's entry point: its one component and the recipe keys it accepts (see README.md).
 #include "mtnlg/plugin.hpp"
 
+#include "blend_reader.hpp"
 #include "indexed_reader.hpp"
 
 namespace {
@@ -13,6 +14,18 @@ const mtnlg_key_spec kIndexedKeys[] = {
      "train,valid,test weights over the dataset's documents, as Megatron's --split", nullptr},
 };
 
+const mtnlg_key_spec kBlendKeys[] = {
+    {"datasets", MTNLG_KEY_ARRAY, nullptr,
+     "the datasets: [{name = \"Books3\", prefix = \"data/books3_text_document\", weight = 14.3}, ...]; "
+     "weights "
+     "are normalised",
+     nullptr},
+    {"split", MTNLG_KEY_STRING, "\"969,30,1\"", "train,valid,test weights over each dataset's documents",
+     nullptr},
+    {"report_samples", MTNLG_KEY_INT, "0",
+     "training samples the start-up report covers; 0 = train.steps x train.global_batch", nullptr},
+};
+
 }  // namespace
 
 MTNLG_PLUGIN(
@@ -21,4 +34,8 @@ MTNLG_PLUGIN(
         "indexed",
         "GPT samples from a Megatron .bin/.idx dataset: Megatron's split, document, sample and shuffle "
         "indices",
-        kIndexedKeys))
+        kIndexedKeys),
+    mtnlg::component<mtnlg::readers::BlendReader>(
+        "blend",
+        "several indexed datasets blended by weight (Megatron's greedy rule), with a share/epochs report",
+        kBlendKeys))

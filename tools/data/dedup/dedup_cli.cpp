@@ -1,0 +1,88 @@
+// `mtnlg-data dedup`: the command line of dedup_command.hpp.
+#include <cstdio>
+#include <iostream>
+#include <memory>
+
+#include "data_command.hpp"
+#include "dedup/dedup_command.hpp"
+
+namespace mtnlg::data {
+namespace {
+
+CommandRun setup_dedup(CLI::App& sub) {
+  auto options = std::make_shared<dedup::DedupOptions>();
+  auto inputs = std::make_shared<std::vector<std::string>>();
+  auto output_dir = std::make_shared<std::string>();
+  auto unit = std::make_shared<std::string>("word");
+  sub.footer(
+      "Documents joined through near-duplicate pairs form a component; each component keeps one document: "
+      "the one of the dataset first in --priority, and within a dataset the earliest line. Empty documents "
+      "are always kept. Outputs (written atomically): DIR/kept.jsonl, DIR/duplicates.jsonl and, with "
+      "--write-filtered, DIR/NAME.jsonl. See tools/data/dedup/README.md.");
+  sub.add_option("--input", *inputs,
+                 "NAME=PATH of a JSONL dataset (one JSON object per line); repeat for more")
+      ->required()
+      ->type_name("NAME=PATH");
+  sub.add_option("--output-dir", *output_dir, "directory for kept.jsonl, duplicates.jsonl (and NAME.jsonl)")
+      ->required();
+  sub.add_option("--json-key", options->json_key, "JSON field holding the document text")
+      ->capture_default_str();
+  sub.add_option("--priority", options->priority,
+                 "dataset names, comma-separated, in the order their documents win (default: --input order; "
+                 "unnamed datasets follow in --input order)")
+      ->delimiter(',')
+      ->type_name("NAME,...");
+  sub.add_option("--shingle", *unit, "shingle unit: word or char (UTF-8 code point)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"word", "char"}));
+  sub.add_option("--shingle-size", options->shingles.size, "words (or characters) per shingle")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--permutations", options->permutations, "MinHash permutations (signature length)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--bands", options->lsh.bands, "LSH bands; bands × rows must equal --permutations")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--rows", options->lsh.rows, "signature rows per LSH band")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--seed", options->seed, "seed of the MinHash permutations")->capture_default_str();
+  sub.add_flag(
+      "--verify,!--no-verify", options->verify,
+      "accept an LSH candidate pair only if its exact shingle Jaccard is >= --threshold (default on; "
+      "--no-verify joins every candidate pair)");
+  sub.add_option("--threshold", options->threshold, "exact Jaccard similarity that makes a duplicate")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  sub.add_flag("--write-filtered", options->write_filtered,
+               "also write DIR/NAME.jsonl per dataset: its kept lines, byte for byte");
+  sub.add_option("--workers", options->workers,
+                 "threads for MinHash signatures and verification (the output does not depend on it)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  return [options, inputs, output_dir, unit] {
+    for (const std::string& spec : *inputs) options->inputs.push_back(dedup::parse_dataset_input(spec));
+    options->output_dir = *output_dir;
+    options->shingles.unit = *unit == "char" ? dedup::ShingleUnit::character : dedup::ShingleUnit::word;
+    const auto r = dedup::dedup(*options);
+    for (const auto& d : r.datasets)
+      std::printf("%-16s %10zu documents (%zu empty), %zu duplicates removed, %zu kept\n", d.name.c_str(),
+                  d.documents, d.empty, d.removed, d.documents - d.removed);
+    std::printf("%zu documents: %zu duplicate groups, %zu removed; %zu candidate pairs, %zu %s\n",
+                r.documents, r.duplicate_groups, r.removed, r.candidate_pairs, r.verified_pairs,
+                options->verify ? "verified (Jaccard >= threshold)" : "joined (unverified)");
+    std::printf("%.2f s, %.0f docs/s, %.1f MB of text, %d worker%s\n", r.seconds,
+                r.documents / std::max(r.seconds, 1e-9), r.text_bytes / 1e6, options->workers,
+                options->workers == 1 ? "" : "s");
+    for (const auto& p : r.outputs) std::cout << "wrote " << p.string() << "\n";
+    return 0;
+  };
+}
+
+}  // namespace
+
+MTNLG_DATA_COMMAND(dedup, "fuzzy-deduplicate JSONL datasets (MinHash LSH + Jaccard), highest priority wins",
+                   setup_dedup);
+
+}  // namespace mtnlg::data

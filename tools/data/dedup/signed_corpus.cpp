@@ -1,0 +1,46 @@
+#include "signed_corpus.hpp"
+
+#include <limits>
+#include <span>
+
+#include "mtnlg/error.hpp"
+#include "mtnlg/str.hpp"
+#include "parallel_chunks.hpp"
+
+namespace mtnlg::data::dedup {
+
+SignedCorpus sign_corpus(const std::vector<DatasetInput>& inputs, const std::string& key,
+                         const ShingleOptions& shingles, const MinHasher& hasher, int workers) {
+  const std::size_t width = static_cast<std::size_t>(hasher.permutations());
+  SignedCorpus corpus;
+  std::vector<RawLine> batch;
+  for (std::size_t d = 0; d < inputs.size(); ++d) {
+    JsonlLineReader reader(inputs[d].path);
+    std::size_t count = 0;
+    while (reader.next_batch(batch)) {
+      const std::size_t first = corpus.documents.size();
+      // Document indices are 32-bit (DocId) to halve the memory of the LSH and union-find passes.
+      MTNLG_CHECK(first + batch.size() < std::numeric_limits<std::uint32_t>::max(),
+                  "more than 4 billion documents: split the corpus");
+      corpus.documents.resize(first + batch.size());
+      corpus.signatures.resize((first + batch.size()) * width);
+      corpus.has_shingles.resize(first + batch.size());
+      parallel_chunks(batch.size(), workers, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t i = begin; i < end; ++i) {
+          const RawLine& raw = batch[i];
+          const auto set = shingle_set(document_text(raw.bytes, inputs[d].path, raw.line, key), shingles);
+          corpus.documents[first + i] =
+              DocumentRef{static_cast<std::uint32_t>(d), raw.line, raw.offset, raw.bytes.size()};
+          corpus.has_shingles[first + i] = !set.empty();
+          hasher.sign(set, std::span(corpus.signatures).subspan((first + i) * width, width));
+        }
+      });
+      for (const RawLine& raw : batch) corpus.text_bytes += raw.bytes.size();
+      count += batch.size();
+    }
+    corpus.per_dataset.push_back(count);
+  }
+  return corpus;
+}
+
+}  // namespace mtnlg::data::dedup

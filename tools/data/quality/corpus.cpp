@@ -1,0 +1,19 @@
+#include "corpus.hpp"
+
+#include "json_lines.hpp"
+#include "mtnlg/error.hpp"
+#include "mtnlg/str.hpp"
+
+namespace mtnlg::data::quality {
+
+std::vector<SparseFeatures> read_corpus(const std::filesystem::path& path, const std::string& key,
+                                        std::uint32_t feature_count) {
+  JsonLinesReader reader(path);
+  std::vector<SparseFeatures> corpus;
+  JsonLine line;
+  while (reader.next(line)) corpus.push_back(extract_features(reader.text(line, key), feature_count));
+  MTNLG_CHECK(!corpus.empty(), str(path.string(), " has no documents"));
+  return corpus;
+}
+
+}  // namespace mtnlg::data::quality

@@ -10,21 +10,13 @@
 #include "blend_reader.hpp"
 #include "indexed_dataset.hpp"
 #include "mtnlg/error.hpp"
+#include "test_work_dir.hpp"
 
 namespace mtnlg::readers {
 namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-fs::path work_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir =
-      fs::path(MTNLG_INDEXED_TEST_WORK_DIR) / (std::string(info->test_suite_name()) + "." + info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 // `docs` documents of 20 tokens, every token in [base, base + 1000): the dataset a sample came from is
 // visible.
@@ -90,8 +82,9 @@ TEST(BlendIndex, EachDatasetsSamplesAreServedInOrder) {
     const auto [d, k] = index.at(i);
     EXPECT_EQ(k, next[d]++);
   }
-  // Megatron's rule at the start, weights 0.25 / 0.75: samples 0 and 1 both use max(i, 1) = 1. Sample 0: errors
-  // 0.25 and 0.75, the heavier dataset; sample 1: 0.25 and 0.75 − 1, the lighter; sample 2: 0.5 and 1.5 − 1.
+  // Megatron's rule at the start, weights 0.25 / 0.75: samples 0 and 1 both use max(i, 1) = 1. Sample 0:
+  // errors 0.25 and 0.75, the heavier dataset; sample 1: 0.25 and 0.75 − 1, the lighter; sample 2: 0.5
+  // and 1.5 − 1.
   EXPECT_EQ(index.at(0).first, 1);
   EXPECT_EQ(index.at(1).first, 0);
   EXPECT_EQ(index.at(2).first, 1);

@@ -21,6 +21,7 @@
 #include "indexed_dataset.hpp"
 #include "indexed_reader.hpp"
 #include "mtnlg/error.hpp"
+#include "test_work_dir.hpp"
 
 namespace mtnlg::readers {
 namespace {
@@ -30,15 +31,6 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::ThrowsMessage;
 using Doc = std::vector<std::int32_t>;
-
-fs::path work_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir =
-      fs::path(MTNLG_INDEXED_TEST_WORK_DIR) / (std::string(info->test_suite_name()) + "." + info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 fs::path write_dataset(const fs::path& prefix, const std::vector<Doc>& docs, DType dtype = DType::u16) {
   data::IndexedDatasetWriter writer(prefix, dtype);

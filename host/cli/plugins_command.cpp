@@ -23,6 +23,10 @@ int list_plugins(const Registry& registry) {
       char line[256];
       std::snprintf(line, sizeof line, "    %-10s %-22s %s\n", c.kind, c.name, c.summary ? c.summary : "");
       std::cout << line;
+      if (const ComponentRecord* rec = registry.find(c.kind, c.name);
+          rec != nullptr && rec->plugin == p.get())
+        if (const std::string why = rec->unavailable_reason(); !why.empty())
+          std::cout << "               unavailable here: " << why << "\n";
     }
   }
   if (!registry.refusals().empty()) {
@@ -62,7 +66,9 @@ int describe_component(const Registry& registry, const std::string& name) {
         std::cout << line;
       }
     }
-    if (c->kind == Backend::kKind) {
+    if (const std::string why = c->unavailable_reason(); !why.empty()) {
+      std::cout << "  unavailable on this machine: " << why << "\n";
+    } else if (c->kind == Backend::kKind) {
       // A backend's ops are only known to an instance; build one with its defaults.
       Table params, recipe;
       recipe::validate_table(params, str("[backend] (", c->name, ")"), c->keys);

@@ -92,7 +92,8 @@ void Registry::add(PluginRecord record) {
                         c.summary ? c.summary : "",
                         c.factory,
                         std::vector<mtnlg_key_spec>(c.keys, c.keys + c.key_count),
-                        owner};
+                        owner,
+                        c.available};
     components_.emplace(std::pair<std::string, std::string>(c.kind, c.name), std::move(rec));
   }
 }
@@ -124,7 +125,17 @@ std::vector<const ComponentRecord*> Registry::components() const {
   return out;
 }
 
+std::string ComponentRecord::unavailable_reason() const {
+  if (available == nullptr) return {};
+  char reason[1024] = "";
+  if (available(reason, sizeof reason) != 0) return {};
+  return reason[0] ? reason : "its plugin gave no reason";
+}
+
 std::unique_ptr<Component> Registry::create(const ComponentRecord& record, const CreateArgs& args) const {
+  if (const std::string why = record.unavailable_reason(); !why.empty())
+    fail(str(record.kind, " '", record.name, "' (plugin '", record.plugin->name,
+             "') is not available on this machine: ", why));
   char reason[1024] = "";
   void* made = record.factory(&args, reason, sizeof reason);
   if (made == nullptr)

@@ -21,6 +21,10 @@ struct ComponentRecord {
   mtnlg_factory_fn factory = nullptr;
   std::vector<mtnlg_key_spec> keys;
   const PluginRecord* plugin = nullptr;
+  mtnlg_available_fn available = nullptr;  // null: always available
+
+  // Empty when the component can be created on this machine, else why not (no GPU, no driver).
+  std::string unavailable_reason() const;
 };
 
 class Registry {

@@ -26,15 +26,8 @@ void register_loss_kernels(OpTable& table);           // loss_kernels.cpp
 void register_dropout_kernels(OpTable& table);        // dropout_kernels.cpp
 void register_optimizer_kernels(OpTable& table);      // optimizer_kernels.cpp
 
-// The argument struct of an op key: OpArgs<ops::gemm> is GemmArgs.
-template <class Key>
-struct OpKeyArgs;
-template <class Args>
-struct OpKeyArgs<OpKey<Args>> {
-  using type = Args;
-};
-template <const auto& Key>
-using OpArgs = typename OpKeyArgs<std::remove_cvref_t<decltype(Key)>>::type;
+// flash_attention_kernels.cpp
+void register_flash_attention_kernels(OpTable& table);
 
 // Kernel for op Key, timed into the backend's profile when it has one (key `profile`). Kernels are plain
 // function pointers in the op table, so the op's name can only reach the timing code through the template.

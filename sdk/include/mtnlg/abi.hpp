@@ -11,7 +11,7 @@
 
 namespace mtnlg {
 
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;  // 2: components may declare availability
 
 namespace detail {
 constexpr std::uint64_t fnv1a(std::string_view s, std::uint64_t h = 1469598103934665603ull) {

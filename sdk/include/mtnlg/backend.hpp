@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "mtnlg/component.hpp"
@@ -51,6 +52,17 @@ template <class Args>
 struct OpKey {
   const char* name;
 };
+
+// The argument struct of an op key: OpArgs<ops::gemm> is GemmArgs. Lets a backend register a kernel template
+// per op (`register_op<ops::gemm, &my_gemm>`) with the op's name reaching the kernel's wrapper.
+template <class Key>
+struct OpKeyArgs;
+template <class Args>
+struct OpKeyArgs<OpKey<Args>> {
+  using type = Args;
+};
+template <const auto& Key>
+using OpArgs = typename OpKeyArgs<std::remove_cvref_t<decltype(Key)>>::type;
 
 using ErasedKernel = void (*)();
 

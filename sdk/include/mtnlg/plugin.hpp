@@ -11,6 +11,7 @@
 #include <cstring>
 #include <exception>
 #include <iterator>
+#include <string>
 
 #include <boost/dll/alias.hpp>
 
@@ -22,6 +23,9 @@ extern "C" {
 // Returns a new mtnlg::Component* built from `create_args` (a const mtnlg::CreateArgs*), or null after
 // writing a NUL-terminated reason into `error` (at most `error_capacity` bytes).
 typedef void* (*mtnlg_factory_fn)(const void* create_args, char* error, size_t error_capacity);
+// Whether the component can be created on this machine (a GPU backend without a GPU cannot): returns 1, or 0
+// after writing the reason into `reason`. Null in an entry: always available.
+typedef int (*mtnlg_available_fn)(char* reason, size_t reason_capacity);
 
 struct mtnlg_component_entry {
   const char* kind;     // "backend", "layer", "schedule", "optimizer", "reader", ...
@@ -30,6 +34,7 @@ struct mtnlg_component_entry {
   mtnlg_factory_fn factory;
   const mtnlg_key_spec* keys;  // the recipe keys the component accepts
   size_t key_count;
+  mtnlg_available_fn available;  // null: always available
 };
 
 struct mtnlg_plugin_descriptor {
@@ -68,14 +73,38 @@ void* create_component(const void* create_args, char* error, std::size_t error_c
   return nullptr;
 }
 
+// A component that may be unavailable on a machine declares `static bool available(std::string& reason)`;
+// this wraps it for the descriptor. It must not throw.
+template <class T>
+int component_available(char* reason, std::size_t capacity) noexcept {
+  try {
+    std::string why;
+    if (T::available(why)) return 1;
+    detail::write_reason(reason, capacity, why.c_str());
+  } catch (const std::exception& e) {
+    detail::write_reason(reason, capacity, e.what());
+  } catch (...) {
+    detail::write_reason(reason, capacity, "unknown exception while checking availability");
+  }
+  return 0;
+}
+
+template <class T>
+constexpr mtnlg_available_fn availability_of() {
+  if constexpr (requires(std::string & why) { T::available(why); })
+    return &component_available<T>;
+  else
+    return nullptr;
+}
+
 // One entry of a plugin's component table. T derives from the interface of its kind (T::kKind).
 template <class T, std::size_t N>
 mtnlg_component_entry component(const char* name, const char* summary, const mtnlg_key_spec (&keys)[N]) {
-  return {T::kKind, name, summary, &create_component<T>, keys, N};
+  return {T::kKind, name, summary, &create_component<T>, keys, N, availability_of<T>()};
 }
 template <class T>
 mtnlg_component_entry component(const char* name, const char* summary) {
-  return {T::kKind, name, summary, &create_component<T>, nullptr, 0};
+  return {T::kKind, name, summary, &create_component<T>, nullptr, 0, availability_of<T>()};
 }
 
 }  // namespace mtnlg

@@ -361,6 +361,34 @@ void require_square_scores(const char* op, const char* name, const Tensor& t) {
                   "; it must be (BH, T, T): one square score matrix per (batch, head)"));
 }
 
+// The operands of the fused attention ops: `heads` (outputs first: the op's dtype is the first one's) all
+// (BH, T, d) like q, and lse (BH, T) in the accumulation dtype (ops::flash_attention_lse_dtype). All
+// contiguous, on the device; scale finite.
+void require_attention_operands(const char* op, const Tensor& q, std::initializer_list<Named> heads,
+                                const Tensor& lse, double scale, Device device) {
+  const Named& first = *heads.begin();
+  const DType dt = first.tensor.dtype();
+  for (const Named& o : heads) require_operand(op, o.name, o.tensor, dt, first.name, device);
+  require_operand(op, "lse", lse, lse.dtype(), "lse", device);
+  const DType lse_dt = flash_attention_lse_dtype(dt);
+  MTNLG_CHECK(
+      lse.dtype() == lse_dt,
+      str(op, ": lse is ", lse.describe(), " but must be ", dtype_name(lse_dt), " for ", dtype_name(dt),
+          " operands: the log-sum-exp is kept in the accumulation type (ops::flash_attention_lse_dtype)"));
+  for (const Named& o : heads) require_contiguous(op, o.name, o.tensor);
+  require_contiguous(op, "lse", lse);
+  MTNLG_CHECK(q.ndim() == 3, str(op, ": q is ", q.describe(),
+                                 "; it must be (BH, T, d): one (T, d) matrix per (batch, head)"));
+  MTNLG_CHECK(q.dim(2) >= 1 && q.dim(2) <= kFlashAttentionMaxHeadDim,
+              str(op, ": q is ", q.describe(), "; the head size d must be in [1, ", kFlashAttentionMaxHeadDim,
+                  "] (larger heads take the unfused ops: gemm, causal_softmax)"));
+  const std::string context = str(" for q ", q.describe(), " (BH, T, d)");
+  for (const Named& o : heads) require_shape(op, o.name, o.tensor, q.shape(), "(BH, T, d)", context);
+  require_shape(op, "lse", lse, {q.dim(0), q.dim(1)}, "(BH, T)", context);
+  MTNLG_CHECK(std::isfinite(scale),
+              str(op, ": scale = ", scale, " must be finite (the softmax temperature, typically 1/√d)"));
+}
+
 // logits (N, V), targets (N) and valid_cols in [1, V], shared by cross_entropy and its backward.
 void require_loss_shapes(const char* op, const Tensor& logits, const Tensor& targets,
                          std::int64_t valid_cols) {
@@ -528,6 +556,37 @@ void check_args(const char*, const CausalSoftmaxBackwardArgs& args, Device devic
   require_same_shape(op, "probs", args.probs, "dscores", args.dscores);
   require_same_view_or_disjoint(op, "dscores", args.dscores, "dprobs", args.dprobs);
   require_outputs_disjoint(op, {{"dscores", args.dscores}}, {{"probs", args.probs}});
+}
+
+void check_args(const char*, const FlashAttentionArgs& args, Device device) {
+  const char* op = "flash_attention";
+  require_attention_operands(op, args.q, {{"out", args.out}, {"q", args.q}, {"k", args.k}, {"v", args.v}},
+                             args.lse, args.scale, device);
+  require_outputs_disjoint(op, {{"out", args.out}, {"lse", args.lse}},
+                           {{"q", args.q}, {"k", args.k}, {"v", args.v}});
+  require_separate(op, {{"out", args.out}, {"lse", args.lse}});
+}
+
+void check_args(const char*, const FlashAttentionBackwardArgs& args, Device device) {
+  const char* op = "flash_attention_backward";
+  require_attention_operands(op, args.q,
+                             {{"dq", args.dq},
+                              {"dk", args.dk},
+                              {"dv", args.dv},
+                              {"q", args.q},
+                              {"k", args.k},
+                              {"v", args.v},
+                              {"out", args.out},
+                              {"dout", args.dout}},
+                             args.lse, args.scale, device);
+  require_outputs_disjoint(op, {{"dq", args.dq}, {"dk", args.dk}, {"dv", args.dv}},
+                           {{"q", args.q},
+                            {"k", args.k},
+                            {"v", args.v},
+                            {"out", args.out},
+                            {"lse", args.lse},
+                            {"dout", args.dout}});
+  require_separate(op, {{"dq", args.dq}, {"dk", args.dk}, {"dv", args.dv}});
 }
 
 void check_args(const char*, const CrossEntropyArgs& args, Device device) {

@@ -90,12 +90,13 @@ struct LayerCase {
   std::string component;
   std::vector<std::pair<const char*, Value>> keys;
   enum class Input { hidden, qkv, tokens, features } input = Input::hidden;
+  std::vector<std::string> overrides = {};  // recipe overrides on top of small_gpt.toml
 };
 
 void check_layer(const LayerCase& c) {
   SCOPED_TRACE(c.component);
   host::Registry registry;
-  const Table recipe = small_gpt(registry);
+  const Table recipe = small_gpt(registry, c.overrides);
   host::Stage stage(recipe, registry);  // for its CPU backend
   Backend& be = stage.backend();
   host::RegistryLayerFactory factory(registry, recipe, &be);
@@ -174,6 +175,10 @@ TEST(GradientCheck, Embedding) {
 TEST(GradientCheck, AttentionCore) {
   check_layer({"causal_attention_core", {}, LayerCase::Input::qkv});
 }
+// Without attention dropout the core takes the fused flash_attention path (the CPU backend has it).
+TEST(GradientCheck, AttentionCoreFused) {
+  check_layer({"causal_attention_core", {}, LayerCase::Input::qkv, {"model.attention_dropout=0.0"}});
+}
 TEST(GradientCheck, SelfAttention) {
   check_layer({"causal_self_attention", {}, LayerCase::Input::hidden});
 }
@@ -185,6 +190,52 @@ TEST(GradientCheck, TransformerBlock) {
 }
 TEST(GradientCheck, LmHead) {
   check_layer({"lm_head", {}, LayerCase::Input::hidden});
+}
+
+// causal_attention_core's output and input gradient for fixed qkv and dy, and whether the forward took the
+// fused path (it saves lse).
+struct CoreResult {
+  std::vector<double> y, dx;
+  bool fused = false;
+};
+CoreResult run_attention_core(const std::string& attention_dropout) {
+  host::Registry registry;
+  const Table recipe = small_gpt(registry, {"model.attention_dropout=" + attention_dropout});
+  host::Stage stage(recipe, registry);
+  Backend& be = stage.backend();
+  host::RegistryLayerFactory factory(registry, recipe, &be);
+  const auto layer = factory.create_layer("causal_attention_core", Table{}, 1, "layer under test");
+  host::ParamStore store(be, {layer->parameters()}, {1}, DType::f64, {});
+  std::mt19937_64 gen(42);
+  const Tensor qkv = random_tensor(be, {2, 5, 24}, gen), dy = random_tensor(be, {2, 5, 8}, gen);
+  const LayerStep step{be, store.layer_params(0), nullptr, 0, 5, true, true, 1.0};
+  SavedState saved;
+  CoreResult result;
+  result.y = to_host(be, layer->forward(step, qkv, saved));
+  result.fused = saved.contains("lse");
+  result.dx = to_host(be, layer->backward(step, dy, saved));
+  return result;
+}
+
+void expect_same_within_rounding(const std::vector<double>& got, const std::vector<double>& ref,
+                                 const std::string& what) {
+  ASSERT_EQ(got.size(), ref.size());
+  double scale = 1.0, worst = 0.0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    scale = std::max(scale, std::abs(ref[i]));
+    worst = std::max(worst, std::abs(got[i] - ref[i]));
+  }
+  EXPECT_LE(worst, 1e-12 * scale) << what;
+}
+
+// The fused path computes what the unfused one does. attention_dropout = 1e-300 keeps the unfused path
+// (dropout is active) but drops nothing: every draw is at least 2⁻⁵³ > p, and 1/(1 − p) is exactly 1.
+TEST(AttentionCoreFusedPath, MatchesTheUnfusedPath) {
+  const CoreResult fused = run_attention_core("0.0"), unfused = run_attention_core("1e-300");
+  ASSERT_TRUE(fused.fused);
+  ASSERT_FALSE(unfused.fused);
+  expect_same_within_rounding(fused.y, unfused.y, "y");
+  expect_same_within_rounding(fused.dx, unfused.dx, "dqkv");
 }
 
 // The whole GPT through the engine: embedding, 2 blocks, final norm, tied LM head; dropout on; 2

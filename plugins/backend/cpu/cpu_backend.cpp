@@ -52,6 +52,7 @@ CpuBackend::CpuBackend(const CreateArgs& args) : pool_(resolve_threads(args.para
   register_embedding_kernels(ops());
   register_normalization_kernels(ops());
   register_attention_kernels(ops());
+  register_flash_attention_kernels(ops());
   register_loss_kernels(ops());
   register_dropout_kernels(ops());
   register_optimizer_kernels(ops());

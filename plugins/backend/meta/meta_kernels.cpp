@@ -36,6 +36,8 @@ void register_meta_kernels(OpTable& table) {
   table.add(ops::layernorm_backward, floating, &no_math<ops::LayerNormBackwardArgs>);
   table.add(ops::causal_softmax, floating, &no_math<ops::CausalSoftmaxArgs>);
   table.add(ops::causal_softmax_backward, floating, &no_math<ops::CausalSoftmaxBackwardArgs>);
+  table.add(ops::flash_attention, floating, &no_math<ops::FlashAttentionArgs>);
+  table.add(ops::flash_attention_backward, floating, &no_math<ops::FlashAttentionBackwardArgs>);
   table.add(ops::cross_entropy, floating, &no_math<ops::CrossEntropyArgs>);
   table.add(ops::cross_entropy_backward, floating, &no_math<ops::CrossEntropyBackwardArgs>);
   table.add(ops::row_max, floating, &no_math<ops::RowMaxArgs>);

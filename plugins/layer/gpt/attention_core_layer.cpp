@@ -31,20 +31,29 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
   Backend& be = step.backend;
   const Tensor q = gather_part(be, qkv, h, d, 0), k = gather_part(be, qkv, h, d, 1),
                v = gather_part(be, qkv, h, d, 2);
-
-  Tensor probs = be.empty({b * h, t, t}, qkv.dtype());  // scores, then probabilities in place
-  be.run(ops::gemm, ops::GemmArgs{q, k, probs, false, true});
   const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  be.run(ops::causal_softmax, ops::CausalSoftmaxArgs{probs, probs, scale});
-  // P' = dropout(P), viewed as (B, H·T·T): the mask is keyed by (sample, head, query, key position).
-  Tensor dropped = probs;
-  if (dropout().active(step)) {
-    dropped = be.empty(probs.shape(), probs.dtype());
-    be.run(ops::copy, ops::CopyArgs{probs, dropped});
-    dropout().forward_in_place(step, dropped.reshape({b, -1}), mask_offset(step, t));
+
+  Tensor y = be.empty({b * h, t, d}, qkv.dtype());  // (B·H, T, d)
+  if (fused(step, qkv.dtype())) {
+    Tensor lse = be.empty({b * h, t}, ops::flash_attention_lse_dtype(qkv.dtype()));
+    be.run(ops::flash_attention, ops::FlashAttentionArgs{q, k, v, y, lse, scale});
+    saved.put("out", y);
+    saved.put("lse", lse);
+  } else {
+    Tensor probs = be.empty({b * h, t, t}, qkv.dtype());  // scores, then probabilities in place
+    be.run(ops::gemm, ops::GemmArgs{q, k, probs, false, true});
+    be.run(ops::causal_softmax, ops::CausalSoftmaxArgs{probs, probs, scale});
+    // P' = dropout(P), viewed as (B, H·T·T): the mask is keyed by (sample, head, query, key position).
+    Tensor dropped = probs;
+    if (dropout().active(step)) {
+      dropped = be.empty(probs.shape(), probs.dtype());
+      be.run(ops::copy, ops::CopyArgs{probs, dropped});
+      dropout().forward_in_place(step, dropped.reshape({b, -1}), mask_offset(step, t));
+    }
+    be.run(ops::gemm, ops::GemmArgs{dropped, v, y});
+    saved.put("probs", probs);
+    saved.put("dropped", dropped);
   }
-  Tensor y = be.empty({b * h, t, d}, qkv.dtype());
-  be.run(ops::gemm, ops::GemmArgs{dropped, v, y});
   // (B, H, T, d) -> (B, T, H, d) = (B, T, C)
   Tensor out = be.empty({b, t, h, d}, qkv.dtype());
   be.run(ops::copy, ops::CopyArgs{y.reshape({b, h, t, d}).transpose(1, 2), out});
@@ -52,8 +61,6 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
   saved.put("q", q);
   saved.put("k", k);
   saved.put("v", v);
-  saved.put("probs", probs);
-  saved.put("dropped", dropped);
   return out.reshape({b, t, c});
 }
 
@@ -62,24 +69,30 @@ Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, 
   const std::int64_t b = dy.dim(0), t = dy.dim(1);
   Backend& be = step.backend;
   const Tensor &q = saved.get("q"), &k = saved.get("k"), &v = saved.get("v");
-  const Tensor &probs = saved.get("probs"), &dropped = saved.get("dropped");
+  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
 
   // dy (B, T, C) -> (B·H, T, d)
   Tensor dyh = be.empty({b, h, t, d}, dy.dtype());
   be.run(ops::copy, ops::CopyArgs{dy.reshape({b, t, h, d}).transpose(1, 2), dyh});
   dyh = dyh.reshape({b * h, t, d});
 
-  Tensor dv = be.empty({b * h, t, d}, dy.dtype());
-  be.run(ops::gemm, ops::GemmArgs{dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
-  Tensor dprobs = be.empty({b * h, t, t}, dy.dtype());
-  be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});  // dP' = dy·vᵀ
-  dprobs =
-      dropout().backward(step, dprobs.reshape({b, -1}), mask_offset(step, t)).reshape({b * h, t, t});  // dP
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
-  be.run(ops::causal_softmax_backward, ops::CausalSoftmaxBackwardArgs{probs, dprobs, dprobs, scale});  // dS
-  Tensor dq = be.empty({b * h, t, d}, dy.dtype()), dk = be.empty({b * h, t, d}, dy.dtype());
-  be.run(ops::gemm, ops::GemmArgs{dprobs, k, dq});               // dq = dS·k
-  be.run(ops::gemm, ops::GemmArgs{dprobs, q, dk, true, false});  // dk = dSᵀ·q
+  Tensor dq = be.empty({b * h, t, d}, dy.dtype()), dk = be.empty({b * h, t, d}, dy.dtype()),
+         dv = be.empty({b * h, t, d}, dy.dtype());
+  if (saved.contains("lse")) {  // the forward took the fused path
+    be.run(
+        ops::flash_attention_backward,
+        ops::FlashAttentionBackwardArgs{q, k, v, saved.get("out"), saved.get("lse"), dyh, dq, dk, dv, scale});
+  } else {
+    const Tensor &probs = saved.get("probs"), &dropped = saved.get("dropped");
+    be.run(ops::gemm, ops::GemmArgs{dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
+    Tensor dprobs = be.empty({b * h, t, t}, dy.dtype());
+    be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});  // dP' = dy·vᵀ
+    dprobs =
+        dropout().backward(step, dprobs.reshape({b, -1}), mask_offset(step, t)).reshape({b * h, t, t});  // dP
+    be.run(ops::causal_softmax_backward, ops::CausalSoftmaxBackwardArgs{probs, dprobs, dprobs, scale});  // dS
+    be.run(ops::gemm, ops::GemmArgs{dprobs, k, dq});               // dq = dS·k
+    be.run(ops::gemm, ops::GemmArgs{dprobs, q, dk, true, false});  // dk = dSᵀ·q
+  }
 
   Tensor dqkv = be.empty({b, t, 3 * h * d}, dy.dtype());
   const Tensor parts[3] = {dq, dk, dv};

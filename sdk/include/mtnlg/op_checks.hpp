@@ -27,6 +27,8 @@ struct LayerNormArgs;
 struct LayerNormBackwardArgs;
 struct CausalSoftmaxArgs;
 struct CausalSoftmaxBackwardArgs;
+struct FlashAttentionArgs;
+struct FlashAttentionBackwardArgs;
 struct CrossEntropyArgs;
 struct CrossEntropyBackwardArgs;
 struct RowMaxArgs;
@@ -54,6 +56,8 @@ MTNLG_SDK_API void check_args(const char* op, const LayerNormArgs& args, Device 
 MTNLG_SDK_API void check_args(const char* op, const LayerNormBackwardArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CausalSoftmaxBackwardArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const FlashAttentionArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const FlashAttentionBackwardArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CrossEntropyArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const CrossEntropyBackwardArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const RowMaxArgs& args, Device device);

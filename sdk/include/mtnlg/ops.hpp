@@ -161,6 +161,41 @@ struct CausalSoftmaxBackwardArgs {
 };
 inline constexpr OpKey<CausalSoftmaxBackwardArgs> causal_softmax_backward{"causal_softmax_backward"};
 
+// Fused causal attention (FlashAttention): the (T, T) scores and probabilities are never stored. Per (bh, i),
+// with s_ij = scale·q_i·k_j over the visible keys j ≤ i:
+//   lse[bh, i] = log Σ_{j ≤ i} exp(s_ij);   out[bh, i, :] = Σ_{j ≤ i} exp(s_ij − lse[bh, i])·v[bh, j, :]
+// q, k, v, out: (BH, T, d), one dtype; lse: (BH, T) in flash_attention_lse_dtype (kept for the backward
+// pass). All contiguous; out and lse must not overlap the inputs or each other.
+// The largest head size d every backend's fused attention takes (the GPU kernels keep a row of q, out and the
+// accumulators in registers); a model with larger heads (MT-NLG 530B: 160) uses the unfused ops.
+inline constexpr std::int64_t kFlashAttentionMaxHeadDim = 128;
+
+struct FlashAttentionArgs {
+  Tensor q, k, v, out, lse;
+  double scale = 1.0;
+  DType dtype() const { return out.dtype(); }
+};
+inline constexpr OpKey<FlashAttentionArgs> flash_attention{"flash_attention"};
+
+// lse's dtype: the accumulation type, f64 for f64 operands and f32 for f32, bf16 and f16 ones (a log-sum-exp
+// rounded to 16 bits would cost the backward pass most of its accuracy).
+constexpr DType flash_attention_lse_dtype(DType dtype) {
+  return dtype == DType::f64 ? DType::f64 : DType::f32;
+}
+
+// The gradients of flash_attention (FlashAttention-2's backward), from the forward's out and lse: with
+// P_ij = exp(s_ij − lse_i) for j ≤ i (0 above the diagonal) and D_i = Σ_c dout_ic·out_ic,
+//   dv_j = Σ_i P_ij·dout_i;  dS_ij = P_ij·(dout_i·v_j − D_i);  dq_i = scale·Σ_j dS_ij·k_j;
+//   dk_j = scale·Σ_i dS_ij·q_i.
+// dq, dk, dv are overwritten. Shapes and dtypes as for flash_attention; dout, dq, dk, dv: (BH, T, d). All
+// contiguous; dq, dk, dv must not overlap the inputs or each other.
+struct FlashAttentionBackwardArgs {
+  Tensor q, k, v, out, lse, dout, dq, dk, dv;
+  double scale = 1.0;
+  DType dtype() const { return dq.dtype(); }
+};
+inline constexpr OpKey<FlashAttentionBackwardArgs> flash_attention_backward{"flash_attention_backward"};
+
 // losses[i] = log Σ_{j < valid_cols} exp(logits[i, j]) − logits[i, targets[i]]: columns at or beyond
 // valid_cols (vocabulary padding) count as −∞. logits: (N, V) contiguous; targets: (N) i32 in
 // [0, valid_cols) — otherwise an error naming the row and token; losses: (N), logits' dtype.

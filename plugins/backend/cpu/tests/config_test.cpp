@@ -45,9 +45,10 @@ TEST(CpuConfig, DeviceAndOps) {
           "cross_entropy_from_parts (f32, f64)", "cross_entropy_partial (f32, f64)",
           "cross_entropy_partial_backward (f32, f64)", "row_max (f32, f64)", "dropout (f32, f64)",
           "dropout_backward (f32, f64)", "embedding (f32, f64)", "embedding_backward (f32, f64)",
-          "fill (f32, f64, i32, i64, u16)", "gelu (f32, f64)", "gelu_backward (f32, f64)", "gemm (f32, f64)",
-          "layernorm (f32, f64)", "layernorm_backward (f32, f64)", "mul (f32, f64)", "scale (f32, f64)",
-          "squared_norm (f32, f64)"));
+          "fill (f32, f64, i32, i64, u16)", "flash_attention (f32, f64)",
+          "flash_attention_backward (f32, f64)", "gelu (f32, f64)", "gelu_backward (f32, f64)",
+          "gemm (f32, f64)", "layernorm (f32, f64)", "layernorm_backward (f32, f64)", "mul (f32, f64)",
+          "scale (f32, f64)", "squared_norm (f32, f64)"));
   EXPECT_TRUE(backend->supports("copy", DType::u16));
   EXPECT_FALSE(backend->supports("gemm", DType::bf16));
 }

@@ -1,0 +1,146 @@
+// flash_attention and its backward: the reference the GPU's tiled kernels are checked against, so computed
+// exactly rather than tiled: each query row's scores are formed in double, reduced with the row maximum
+// subtracted, and rounded once. Only one row of the (T, T) matrices exists at a time. Every output row is
+// owned by one task and summed in a fixed order (out, lse and dq over keys j ≤ i ascending; dk and dv over
+// queries i ≥ j ascending), so any partition gives the same bits. On the CPU, lse has the operands' dtype
+// (ops::flash_attention_lse_dtype is f32 for f32 and f64 for f64).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "mtnlg/ops.hpp"
+
+#include "cpu_backend.hpp"
+#include "cpu_kernels.hpp"
+
+namespace mtnlg::cpu {
+namespace {
+
+template <class T>
+double dot(const T* a, const T* b, std::int64_t d) {
+  double sum = 0.0;
+  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(a[c]) * static_cast<double>(b[c]);
+  return sum;
+}
+
+// Row r = bh·T + i of (BH, T, ·) is query i of head bh; its head's key 0 is row r − i.
+template <class T>
+void flash_attention_typed(const ops::FlashAttentionArgs& args, ThreadPool& pool) {
+  const T* q = args.q.data_as<T>();  // (BH, T, d)
+  const T* k = args.k.data_as<T>();  // (BH, T, d)
+  const T* v = args.v.data_as<T>();  // (BH, T, d)
+  T* out = args.out.data_as<T>();    // (BH, T, d)
+  T* lse = args.lse.data_as<T>();    // (BH, T)
+  const std::int64_t t_len = args.q.dim(1), d = args.q.dim(2), rows = args.q.dim(0) * t_len;
+  const double scale = args.scale;
+  pool.parallel_for(rows, row_grain(t_len * d), [&](std::int64_t r0, std::int64_t r1) {
+    std::vector<double> s(static_cast<std::size_t>(t_len));  // (T), one row's scores, then exponentials
+    std::vector<double> acc(static_cast<std::size_t>(d));    // (d)
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t i = r % t_len, key0 = r - i;
+      // Subtracting the row's maximum keeps exp() from overflowing.
+      double max = -std::numeric_limits<double>::infinity();
+      for (std::int64_t j = 0; j <= i; ++j) {
+        s[j] = scale * dot(q + r * d, k + (key0 + j) * d, d);
+        max = std::max(max, s[j]);
+      }
+      double sum = 0.0;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::int64_t j = 0; j <= i; ++j) {
+        const double e = std::exp(s[j] - max);
+        sum += e;
+        const T* vj = v + (key0 + j) * d;
+        for (std::int64_t c = 0; c < d; ++c) acc[c] += e * static_cast<double>(vj[c]);
+      }
+      for (std::int64_t c = 0; c < d; ++c) out[r * d + c] = static_cast<T>(acc[c] / sum);
+      lse[r] = static_cast<T>(max + std::log(sum));
+    }
+  });
+}
+
+void flash_attention_kernel(const ops::FlashAttentionArgs& args, ExecContext& ctx) {
+  visit_floating("flash_attention", args.dtype(),
+                 [&](auto tag) { flash_attention_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+template <class T>
+void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args, ThreadPool& pool) {
+  const T* q = args.q.data_as<T>();        // (BH, T, d)
+  const T* k = args.k.data_as<T>();        // (BH, T, d)
+  const T* v = args.v.data_as<T>();        // (BH, T, d)
+  const T* out = args.out.data_as<T>();    // (BH, T, d)
+  const T* lse = args.lse.data_as<T>();    // (BH, T)
+  const T* dout = args.dout.data_as<T>();  // (BH, T, d)
+  T* dq = args.dq.data_as<T>();            // (BH, T, d)
+  T* dk = args.dk.data_as<T>();            // (BH, T, d)
+  T* dv = args.dv.data_as<T>();            // (BH, T, d)
+  const std::int64_t t_len = args.q.dim(1), d = args.q.dim(2), rows = args.q.dim(0) * t_len;
+  const double scale = args.scale;
+
+  // delta[r] = D_r = dout_r·out_r = Σ_j P_rj·(dout_r·v_j): the softmax backward's row term.
+  std::vector<double> delta(static_cast<std::size_t>(rows));  // (BH·T)
+  pool.parallel_for(rows, row_grain(d), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r) delta[r] = dot(dout + r * d, out + r * d, d);
+  });
+  // P and dS of query row qr and key row kr (same head), recomputed from lse: nothing (T, T) is stored.
+  const auto p_ds = [&](std::int64_t qr, std::int64_t kr, double& p, double& ds) {
+    p = std::exp(scale * dot(q + qr * d, k + kr * d, d) - static_cast<double>(lse[qr]));
+    ds = p * (dot(dout + qr * d, v + kr * d, d) - delta[qr]);
+  };
+
+  // dq_i = scale·Σ_{j ≤ i} dS_ij·k_j: one task per query row.
+  pool.parallel_for(rows, row_grain(t_len * d), [&](std::int64_t r0, std::int64_t r1) {
+    std::vector<double> acc(static_cast<std::size_t>(d));  // (d)
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t i = r % t_len, key0 = r - i;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::int64_t j = 0; j <= i; ++j) {
+        double p, ds;
+        p_ds(r, key0 + j, p, ds);
+        const T* kj = k + (key0 + j) * d;
+        for (std::int64_t c = 0; c < d; ++c) acc[c] += ds * static_cast<double>(kj[c]);
+      }
+      for (std::int64_t c = 0; c < d; ++c) dq[r * d + c] = static_cast<T>(scale * acc[c]);
+    }
+  });
+
+  // dv_j = Σ_{i ≥ j} P_ij·dout_i and dk_j = scale·Σ_{i ≥ j} dS_ij·q_i: one task per key row.
+  pool.parallel_for(rows, row_grain(t_len * d), [&](std::int64_t r0, std::int64_t r1) {
+    std::vector<double> dk_acc(static_cast<std::size_t>(d)), dv_acc(static_cast<std::size_t>(d));  // (d)
+    for (std::int64_t r = r0; r < r1; ++r) {
+      const std::int64_t j = r % t_len, query0 = r - j;
+      std::fill(dk_acc.begin(), dk_acc.end(), 0.0);
+      std::fill(dv_acc.begin(), dv_acc.end(), 0.0);
+      for (std::int64_t i = j; i < t_len; ++i) {
+        double p, ds;
+        p_ds(query0 + i, r, p, ds);
+        const T* qi = q + (query0 + i) * d;
+        const T* douti = dout + (query0 + i) * d;
+        for (std::int64_t c = 0; c < d; ++c) {
+          dv_acc[c] += p * static_cast<double>(douti[c]);
+          dk_acc[c] += ds * static_cast<double>(qi[c]);
+        }
+      }
+      for (std::int64_t c = 0; c < d; ++c) {
+        dk[r * d + c] = static_cast<T>(scale * dk_acc[c]);
+        dv[r * d + c] = static_cast<T>(dv_acc[c]);
+      }
+    }
+  });
+}
+
+void flash_attention_backward_kernel(const ops::FlashAttentionBackwardArgs& args, ExecContext& ctx) {
+  visit_floating("flash_attention_backward", args.dtype(),
+                 [&](auto tag) { flash_attention_backward_typed<decltype(tag)>(args, pool_of(ctx)); });
+}
+
+}  // namespace
+
+void register_flash_attention_kernels(OpTable& table) {
+  register_op<ops::flash_attention, &flash_attention_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::flash_attention_backward, &flash_attention_backward_kernel>(table,
+                                                                               {DType::f32, DType::f64});
+}
+
+}  // namespace mtnlg::cpu

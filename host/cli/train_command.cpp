@@ -54,21 +54,20 @@ int world_from_environment() {
   return 1;
 }
 
-std::unique_ptr<Communicator> make_communicator(const Registry& registry, int world) {
+// The communicator parallel.communicator names (validated with the recipe), for a job of more than one rank.
+// It gets the whole recipe: comm/nccl picks its GPU from [backend] as the cuda backend does.
+std::unique_ptr<Communicator> make_communicator(const Registry& registry, const Table& recipe, int world) {
   if (world == 1) return nullptr;
-  const ComponentRecord* record = registry.find("communicator", "mpi");
-  MTNLG_CHECK(record != nullptr,
-              str("launched with ", world,
-                  " ranks but no 'mpi' communicator plugin is loaded (mtnlg plugins lists what "
-                  "is; the stock build has libmtnlg-comm-mpi.so)"));
+  const Value& name = *recipe.find_path("parallel.communicator");
+  const ComponentRecord& record = registry.require("communicator", name.as_string(), name.pos);
   const Table no_params;
-  auto comm = registry.create_as<Communicator>(*record, CreateArgs{no_params, no_params});
-  MTNLG_CHECK(comm->size() == world,
-              str("the environment says ", world, " ranks but MPI has ", comm->size()));
+  auto comm = registry.create_as<Communicator>(record, CreateArgs{no_params, recipe});
+  MTNLG_CHECK(comm->size() == world, str("the environment says ", world, " ranks but communicator '",
+                                         record.name, "' has ", comm->size()));
   return comm;
 }
 
-int train_on_rank(Registry& registry, const TrainOptions& options, Communicator* comm);
+int train_on_rank(Registry& registry, const TrainOptions& options, const Table& recipe, Communicator* comm);
 
 // What this rank's communicator carried, per group and operation (bytes as a ring algorithm moves them), for
 // tools/bench/parallel-cpu to set against the analytic count.
@@ -100,10 +99,15 @@ void write_traffic_report(const fs::path& file, const ProcessGroups& groups, con
 }  // namespace
 
 int train(Registry& registry, const TrainOptions& options) {
-  const std::unique_ptr<Communicator> comm = make_communicator(registry, world_from_environment());
-  if (comm == nullptr) return train_on_rank(registry, options, nullptr);
+  std::vector<std::string> overrides = options.overrides;
+  if (options.steps) overrides.push_back(str("train.steps=", *options.steps));
+  // Before the communicator, which the recipe names. Every rank reads the same recipe, so an error here
+  // stops every rank alike and none is left waiting.
+  const Table recipe = resolve_recipe(options.recipe, overrides, registry);
+  const std::unique_ptr<Communicator> comm = make_communicator(registry, recipe, world_from_environment());
+  if (comm == nullptr) return train_on_rank(registry, options, recipe, nullptr);
   try {
-    return train_on_rank(registry, options, comm.get());
+    return train_on_rank(registry, options, recipe, comm.get());
   } catch (const std::exception& e) {
     // The other ranks may be waiting for this one in a collective: end the whole job, not just this rank.
     std::fprintf(stderr, "mtnlg: error: rank %d: %s\n", comm->rank(), e.what());
@@ -114,10 +118,7 @@ int train(Registry& registry, const TrainOptions& options) {
 
 namespace {
 
-int train_on_rank(Registry& registry, const TrainOptions& options, Communicator* comm) {
-  std::vector<std::string> overrides = options.overrides;
-  if (options.steps) overrides.push_back(str("train.steps=", *options.steps));
-  const Table recipe = resolve_recipe(options.recipe, overrides, registry);
+int train_on_rank(Registry& registry, const TrainOptions& options, const Table& recipe, Communicator* comm) {
   const Table& model = recipe.get_table("model");
   const Table& train = recipe.get_table("train");
 

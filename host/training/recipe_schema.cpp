@@ -58,6 +58,10 @@ const mtnlg_key_spec kParallelKeys[] = {
     {"bucket_mb", MTNLG_KEY_FLOAT, "16",
      "data-parallel gradient all-reduce bucket size in MiB (posted as the backward pass completes them)",
      nullptr},
+    {"communicator", MTNLG_KEY_STRING, "\"mpi\"",
+     "communicator component of a multi-rank run: \"mpi\" (host tensors, or device tensors staged through "
+     "host memory) or \"nccl\" (CUDA device tensors, one GPU per rank)",
+     nullptr},
     {"timeout", MTNLG_KEY_FLOAT, "300",
      "seconds a collective or point-to-point wait may take before the job stops with the stalled rank "
      "named; 0 = forever",
@@ -232,6 +236,8 @@ void validate_recipe(Table& recipe, const Registry& registry) {
   Table& parallel = section(recipe, "parallel");
   recipe::validate_table(parallel, "[parallel]", kParallelKeys);
   check_parallel(parallel, model);
+  const Value& communicator = *parallel.find("communicator");
+  registry.require("communicator", communicator.as_string(), communicator.pos);
   const Value& schedule_name = *parallel.find("schedule");
   const ComponentRecord& schedule =
       registry.require("schedule", schedule_name.as_string(), schedule_name.pos);

@@ -219,10 +219,20 @@ class WaitingScope {
   MpiShared& s_;
 };
 
+// A device tensor's host copy, which MPI reads and writes in its place (OpenMPI from Debian is not
+// CUDA-aware), and which goes back to the device once an operation that writes the tensor completes.
+struct Staged {
+  Tensor device;
+  Tensor host;
+};
+
 class MpiWork final : public Work {
  public:
+  // `write_back` needs `stream`, the backend that holds its device tensors, alive until the Work completes.
+  // A Work made complete (a null request) has nothing to write back.
   MpiWork(std::shared_ptr<GroupState> group, std::string op, std::int64_t seq, std::string what,
-          MPI_Request request, std::vector<Tensor> keep_alive, std::int64_t expected_recv_count = -1,
+          MPI_Request request, std::vector<Tensor> keep_alive, Backend* stream = nullptr,
+          std::vector<Staged> write_back = {}, std::int64_t expected_recv_count = -1,
           MPI_Datatype recv_type = MPI_DATATYPE_NULL)
       : group_(std::move(group)),
         op_(std::move(op)),
@@ -230,6 +240,8 @@ class MpiWork final : public Work {
         what_(std::move(what)),
         request_(request),
         keep_alive_(std::move(keep_alive)),
+        stream_(stream),
+        write_back_(std::move(write_back)),
         expected_recv_count_(expected_recv_count),
         recv_type_(recv_type),
         done_(request == MPI_REQUEST_NULL) {}
@@ -300,7 +312,16 @@ class MpiWork final : public Work {
                   str(what_, " on rank ", s.world_rank, " received ", received, " elements, expected ",
                       expected_recv_count_, " (the matching send has a different size)"));
     }
+    write_back();
     return true;
+  }
+
+  // Staged results go back to the device; the host copies stay alive until the uploads have run.
+  void write_back() {
+    if (write_back_.empty()) return;
+    for (const Staged& staged : write_back_) stream_->upload(staged.device, staged.host.data());
+    stream_->synchronize();
+    write_back_.clear();
   }
 
   // Asks the group who is stalled, prints one line, ends the job.
@@ -375,6 +396,8 @@ class MpiWork final : public Work {
   std::string what_;  // "all_reduce #5 on group 'tensor' (world ranks 0,1,2)"
   MPI_Request request_;
   std::vector<Tensor> keep_alive_;  // the buffers may not go away while MPI uses them
+  Backend* stream_;
+  std::vector<Staged> write_back_;
   std::int64_t expected_recv_count_;
   MPI_Datatype recv_type_;
   bool done_;
@@ -397,26 +420,29 @@ class MpiProcessGroup final : public ProcessGroup {
   WorkHandle do_all_reduce(Backend& stream, const Tensor& t, ReduceOp op) override {
     const char* kOp = "all_reduce";
     begin(stream, kOp);
-    check_tensor(kOp, "the", t);
+    check_tensor(stream, kOp, "the", t);
     const MPI_Datatype type = mpi_type(kOp, t.dtype(), true);
     const std::int64_t seq = ++g_->collective_seq;
     const auto p = static_cast<std::int64_t>(g_->size);
     g_->count(kOp, 2 * (p - 1) * static_cast<std::int64_t>(t.nbytes()) / p);
     const std::string what = collective(kOp, seq);
+    if (g_->size == 1)
+      return std::make_unique<MpiWork>(g_, kOp, seq, what, MPI_REQUEST_NULL, std::vector<Tensor>{});
+    std::vector<Staged> write_back;
+    const Tensor h = host_view(stream, t, true, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    if (g_->size > 1) {
-      check(MPI_Iallreduce(MPI_IN_PLACE, t.data(), count(t), type, op == ReduceOp::sum ? MPI_SUM : MPI_MAX,
-                           g_->comm, &request),
-            "MPI_Iallreduce", what);
-    }
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t});
+    check(MPI_Iallreduce(MPI_IN_PLACE, h.data(), count(h), type, op == ReduceOp::sum ? MPI_SUM : MPI_MAX,
+                         g_->comm, &request),
+          "MPI_Iallreduce", what);
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t, h}, &stream,
+                                     std::move(write_back));
   }
 
   WorkHandle do_all_gather(Backend& stream, const Tensor& in, const Tensor& out) override {
     const char* kOp = "all_gather";
     begin(stream, kOp);
-    check_tensor(kOp, "the input", in);
-    check_tensor(kOp, "the output", out);
+    check_tensor(stream, kOp, "the input", in);
+    check_tensor(stream, kOp, "the output", out);
     check_same_dtype(kOp, in, out);
     MTNLG_CHECK(out.numel() == in.numel() * g_->size,
                 str(kOp, " on ", g_->label(), ": the output must hold size * input elements (", g_->size,
@@ -430,18 +456,23 @@ class MpiProcessGroup final : public ProcessGroup {
     const auto p = static_cast<std::int64_t>(g_->size);
     g_->count(kOp, (p - 1) * static_cast<std::int64_t>(out.nbytes()) / p);
     const std::string what = collective(kOp, seq);
+    // In place, this rank's slice travels inside the output: staged, the output is read as well as written.
+    std::vector<Staged> write_back;
+    const Tensor h_in = in_place ? Tensor() : host_view(stream, in, true, false, write_back);
+    const Tensor h_out = host_view(stream, out, in_place, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Iallgather(in_place ? MPI_IN_PLACE : in.data(), count(in), type, out.data(), count(in), type,
-                         g_->comm, &request),
+    check(MPI_Iallgather(in_place ? MPI_IN_PLACE : h_in.data(), count(in), type, h_out.data(), count(in),
+                         type, g_->comm, &request),
           "MPI_Iallgather", what);
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{in, out});
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{in, out, h_in, h_out},
+                                     &stream, std::move(write_back));
   }
 
   WorkHandle do_reduce_scatter(Backend& stream, const Tensor& in, const Tensor& out) override {
     const char* kOp = "reduce_scatter";
     begin(stream, kOp);
-    check_tensor(kOp, "the input", in);
-    check_tensor(kOp, "the output", out);
+    check_tensor(stream, kOp, "the input", in);
+    check_tensor(stream, kOp, "the output", out);
     check_same_dtype(kOp, in, out);
     MTNLG_CHECK(in.numel() == out.numel() * g_->size,
                 str(kOp, " on ", g_->label(), ": the input must hold size * output elements (", g_->size,
@@ -452,16 +483,20 @@ class MpiProcessGroup final : public ProcessGroup {
     const auto p = static_cast<std::int64_t>(g_->size);
     g_->count(kOp, (p - 1) * static_cast<std::int64_t>(in.nbytes()) / p);
     const std::string what = collective(kOp, seq);
+    std::vector<Staged> write_back;
+    const Tensor h_in = host_view(stream, in, true, false, write_back);
+    const Tensor h_out = host_view(stream, out, false, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Ireduce_scatter_block(in.data(), out.data(), count(out), type, MPI_SUM, g_->comm, &request),
+    check(MPI_Ireduce_scatter_block(h_in.data(), h_out.data(), count(out), type, MPI_SUM, g_->comm, &request),
           "MPI_Ireduce_scatter_block", what);
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{in, out});
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{in, out, h_in, h_out},
+                                     &stream, std::move(write_back));
   }
 
   WorkHandle do_broadcast(Backend& stream, const Tensor& t, int root) override {
     const char* kOp = "broadcast";
     begin(stream, kOp);
-    check_tensor(kOp, "the", t);
+    check_tensor(stream, kOp, "the", t);
     MTNLG_CHECK(root >= 0 && root < g_->size, str(kOp, " on ", g_->label(), ": root ", root,
                                                   " is not a group rank (0..", g_->size - 1, ")"));
     const MPI_Datatype type = mpi_type(kOp, t.dtype(), false);
@@ -469,37 +504,46 @@ class MpiProcessGroup final : public ProcessGroup {
     const auto p = static_cast<std::int64_t>(g_->size);
     g_->count(kOp, (p - 1) * static_cast<std::int64_t>(t.nbytes()) / p);
     const std::string what = collective(kOp, seq) + str(" from root ", root);
+    const bool is_root = g_->rank == root;
+    std::vector<Staged> write_back;
+    const Tensor h = host_view(stream, t, is_root, !is_root, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Ibcast(t.data(), count(t), type, root, g_->comm, &request), "MPI_Ibcast", what);
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t});
+    check(MPI_Ibcast(h.data(), count(h), type, root, g_->comm, &request), "MPI_Ibcast", what);
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t, h}, &stream,
+                                     std::move(write_back));
   }
 
   WorkHandle do_send(Backend& stream, const Tensor& t, int peer, int tag) override {
     const char* kOp = "send";
     begin(stream, kOp);
-    check_tensor(kOp, "the", t);
+    check_tensor(stream, kOp, "the", t);
     check_peer(kOp, peer, tag);
     const MPI_Datatype type = mpi_type(kOp, t.dtype(), false);
     const std::int64_t seq = ++g_->p2p_seq;
     g_->count(kOp, static_cast<std::int64_t>(t.nbytes()));
     const std::string what = point_to_point(kOp, seq, "to", peer, tag);
+    std::vector<Staged> write_back;
+    const Tensor h = host_view(stream, t, true, false, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Isend(t.data(), count(t), type, peer, tag, g_->comm, &request), "MPI_Isend", what);
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t});
+    check(MPI_Isend(h.data(), count(h), type, peer, tag, g_->comm, &request), "MPI_Isend", what);
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t, h});
   }
 
   WorkHandle do_recv(Backend& stream, const Tensor& t, int peer, int tag) override {
     const char* kOp = "recv";
     begin(stream, kOp);
-    check_tensor(kOp, "the", t);
+    check_tensor(stream, kOp, "the", t);
     check_peer(kOp, peer, tag);
     const MPI_Datatype type = mpi_type(kOp, t.dtype(), false);
     const std::int64_t seq = ++g_->p2p_seq;
     g_->count(kOp, 0);
     const std::string what = point_to_point(kOp, seq, "from", peer, tag);
+    std::vector<Staged> write_back;
+    const Tensor h = host_view(stream, t, false, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Irecv(t.data(), count(t), type, peer, tag, g_->comm, &request), "MPI_Irecv", what);
-    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t}, t.numel(), type);
+    check(MPI_Irecv(h.data(), count(h), type, peer, tag, g_->comm, &request), "MPI_Irecv", what);
+    return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t, h}, &stream,
+                                     std::move(write_back), t.numel(), type);
   }
 
   CommTraffic do_traffic() const override { return g_->traffic; }
@@ -515,6 +559,21 @@ class MpiProcessGroup final : public ProcessGroup {
     g_->shared->check(rc, str(call, " for ", what));
   }
 
+  // The buffer MPI works on: a host tensor itself (zero copy), or a host copy of a device tensor (held by
+  // `stream`: check_tensor) — downloaded now when the operation reads the tensor, and added to `write_back`
+  // when the operation writes it.
+  static Tensor host_view(Backend& stream, const Tensor& t, bool read, bool write,
+                          std::vector<Staged>& write_back) {
+    if (t.device().kind == DeviceKind::cpu) return t;
+    Tensor host = host_tensor(t.shape(), t.dtype());
+    if (read) {
+      stream.download(host.data(), t);
+      stream.synchronize();
+    }
+    if (write) write_back.push_back({t, host});
+    return host;
+  }
+
   std::string collective(const char* op, std::int64_t seq) const {
     return str(op, " #", seq, " on ", g_->label());
   }
@@ -525,11 +584,16 @@ class MpiProcessGroup final : public ProcessGroup {
                g_->world_ranks[static_cast<std::size_t>(peer)], ", tag ", tag, ") on ", g_->label());
   }
 
-  void check_tensor(const char* op, const char* role, const Tensor& t) const {
+  void check_tensor(Backend& stream, const char* op, const char* role, const Tensor& t) const {
     MTNLG_CHECK(t.defined(), str(op, " on ", g_->label(), ": ", role, " tensor is undefined"));
-    MTNLG_CHECK(t.device().kind == DeviceKind::cpu,
-                str(op, " on ", g_->label(), ": ", role,
-                    " tensor must be in host memory (comm/mpi moves host tensors only), got ", t.describe()));
+    MTNLG_CHECK(
+        t.device().kind != DeviceKind::meta,
+        str(op, " on ", g_->label(), ": ", role, " tensor ", t.describe(),
+            " has no data; comm/mpi moves host memory, and device memory staged through host memory"));
+    MTNLG_CHECK(t.device().kind == DeviceKind::cpu || t.device() == stream.device(),
+                str(op, " on ", g_->label(), ": ", role, " tensor ", t.describe(),
+                    " is not on the device of the backend passed (", device_str(stream.device()),
+                    "); comm/mpi stages device tensors through the backend that holds them"));
     MTNLG_CHECK(t.is_contiguous(),
                 str(op, " on ", g_->label(), ": ", role, " tensor must be contiguous, got ", t.describe(),
                     " with strides ", shape_str(t.strides())));

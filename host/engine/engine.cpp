@@ -507,10 +507,14 @@ void Engine::optimizer_update(const StepRequest& request, StepResult& result) {
 
 double Engine::sum_over_world(double value) {
   if (!active(groups_.world)) return value;
-  Tensor t = host_tensor({1}, DType::f64);
-  *t.data_as<double>() = value;
+  // In the stage backend's memory: a device communicator (comm/nccl) moves device tensors only.
+  Tensor t = backend_.empty({1}, DType::f64);
+  backend_.upload(t, &value);
   groups_.world->all_reduce(backend_, t, ReduceOp::sum)->wait();
-  return *t.data_as<double>();
+  double sum = 0.0;
+  backend_.download(&sum, t);
+  backend_.synchronize();
+  return sum;
 }
 
 double Engine::download_scalar(const Tensor& t) {

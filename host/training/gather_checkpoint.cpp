@@ -76,7 +76,11 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
             backend.download(slice.data(), local->value);
             backend.synchronize();
           } else {
-            world->recv(backend, slice, holder, tag)->wait();
+            // Into the backend's memory, then to the host: a device communicator moves device tensors only.
+            const Tensor received = backend.empty(shape, whole.dtype());
+            world->recv(backend, received, holder, tag)->wait();
+            backend.download(slice.data(), received);
+            backend.synchronize();
           }
           if (spec.tp_dim >= 0) {
             place_slice(whole, slice, spec.tp_dim, t, parts);

@@ -1,6 +1,7 @@
 #pragma once
-// The `mpi` communicator: collectives and point-to-point on host tensors over OpenMPI's C API, every call
-// non-blocking (MPI_I…), with a per-communicator timeout that names the stalled ranks and ends the job.
+// The `mpi` communicator: collectives and point-to-point on host tensors (device tensors staged through host
+// memory) over OpenMPI's C API, every call non-blocking (MPI_I…), with a per-communicator timeout that names
+// the stalled ranks and ends the job.
 //
 // How a hang is diagnosed: every rank that sits in Work::wait() answers status queries on a private
 // duplicate of MPI_COMM_WORLD (the "status channel"). A wait that passes the timeout asks every other member

@@ -3,6 +3,8 @@
 
 #include "mpi_communicator.hpp"
 
-MTNLG_PLUGIN("comm-mpi", "0.1.0",
-             mtnlg::component<mtnlg::comm::MpiCommunicator>(
-                 "mpi", "OpenMPI: collectives and point-to-point on host tensors, with timeouts"))
+MTNLG_PLUGIN(
+    "comm-mpi", "0.1.0",
+    mtnlg::component<mtnlg::comm::MpiCommunicator>("mpi",
+                                                   "OpenMPI: collectives and point-to-point on host tensors "
+                                                   "(device ones staged through host memory), with timeouts"))

@@ -12,19 +12,27 @@ namespace {
 CommandRun setup_tokenize(CLI::App& sub) {
   auto options = std::make_shared<TokenizeOptions>();
   auto vocab_dir = std::make_shared<std::string>();
-  sub.add_option("--input", options->input,
-                 ".jsonl (one JSON object per line) or plain text (documents separated by blank lines)")
+  auto progress = std::make_shared<std::string>("auto");
+  sub.add_option(
+         "--input", options->input,
+         ".jsonl (one JSON object per line), - (JSON lines on standard input, e.g. from zcat) or plain "
+         "text (documents separated by blank lines); read as a stream")
       ->required();
   sub.add_option("--output-prefix", options->output_prefix, "output path prefix")->required();
   sub.add_option("--json-keys", options->json_keys, "JSON fields to tokenize, one dataset each")
       ->capture_default_str();
   sub.add_flag("--append-eod", options->append_eod, "end every document with <|endoftext|>");
-  sub.add_option("--workers", options->workers, "tokenizer threads (the output does not depend on it)")
+  sub.add_option("--workers", options->workers,
+                 "tokenizer threads, plus one that reads ahead (the output does not depend on it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   sub.add_option("--vocab-dir", *vocab_dir, "directory with encoder.json and vocab.bpe (default: GPT-2's)");
-  return [options, vocab_dir] {
+  sub.add_option("--progress", *progress,
+                 "progress line with MB/s on stderr: auto (when stderr is a terminal), always, never")
+      ->capture_default_str();
+  return [options, vocab_dir, progress] {
     options->vocab_dir = *vocab_dir;
+    options->progress = parse_progress_mode(*progress);
     const auto r = tokenize(*options);
     for (const auto& p : r.outputs)
       std::cout << "wrote " << p.string() << ".bin and " << p.string() << ".idx\n";

@@ -2,11 +2,12 @@
 
 #include <chrono>
 #include <fstream>
-#include <map>
-#include <thread>
+#include <future>
+#include <iostream>
 
 #include <nlohmann/json.hpp>
 
+#include "batch_encoder.hpp"
 #include "indexed_dataset.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
@@ -16,75 +17,116 @@ namespace mtnlg::data {
 
 namespace {
 
-// Documents are read, tokenized and written in batches: memory stays bounded, and since each batch is split
-// into contiguous slices per worker and written back in input order, the output does not depend on workers.
+// Documents are read, tokenized and written in batches, so memory is bounded by a batch, not the input: a
+// batch ends at kBatchDocuments documents or kBatchTextBytes of text, whichever comes first (one huge
+// document is a batch of its own). Each document's tokens go to its own slot and are written in input order,
+// so the output does not depend on how many workers there are or which of them tokenized what.
 constexpr std::size_t kBatchDocuments = 4096;
+constexpr std::size_t kBatchTextBytes = 16u << 20;
+
+bool reads_stdin(const std::filesystem::path& p) {
+  return p == "-";
+}
 
 bool is_json_lines(const std::filesystem::path& p) {
   const std::string ext = p.extension().string();
-  return ext == ".jsonl" || ext == ".json";
+  return reads_stdin(p) || ext == ".jsonl" || ext == ".json";
 }
 
-// Reads the next batch of documents: per key, the texts in input order. Returns false at the end of input.
+struct Batch {
+  std::vector<std::vector<std::string>> texts;  // [key][document], in input order
+  std::size_t text_bytes = 0;
+  std::uint64_t input_bytes_done = 0;  // of the input read so far, for the progress meter
+  bool empty() const { return texts.empty() || texts[0].empty(); }
+};
+
+// Reads batches of documents: per key, the texts in input order. Single-threaded; one batch is read ahead
+// while the previous one is tokenized.
 class DocumentSource {
  public:
   DocumentSource(const std::filesystem::path& input, std::vector<std::string> keys)
-      : in_(input, std::ios::binary), path_(input), keys_(std::move(keys)), json_(is_json_lines(input)) {
-    MTNLG_CHECK(in_.good(), str("cannot read ", input.string(), ": no such file or not readable"));
+      : name_(reads_stdin(input) ? std::string("<stdin>") : input.string()),
+        keys_(std::move(keys)),
+        json_(is_json_lines(input)) {
+    if (!reads_stdin(input)) {
+      file_.open(input, std::ios::binary);
+      MTNLG_CHECK(file_.good(), str("cannot read ", input.string(), ": no such file or not readable"));
+    }
+    in_ = reads_stdin(input) ? &std::cin : &file_;
   }
 
-  bool next(std::vector<std::vector<std::string>>& batch, std::size_t& bytes) {
-    batch.assign(keys_.size(), {});
-    std::string line, paragraph;
-    while (batch[0].size() < kBatchDocuments && std::getline(in_, line)) {
+  Batch next() {
+    Batch batch;
+    batch.texts.assign(keys_.size(), {});
+    std::string line;
+    while (batch.texts[0].size() < kBatchDocuments && batch.text_bytes < kBatchTextBytes &&
+           std::getline(*in_, line)) {
       ++line_number_;
+      bytes_done_ += line.size() + 1;
       if (json_) {
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        nlohmann::json doc;
-        try {
-          doc = nlohmann::json::parse(line);
-        } catch (const std::exception& e) {
-          fail(str(path_.string(), ":", line_number_, ": not a JSON object: ", e.what()));
-        }
-        for (std::size_t k = 0; k < keys_.size(); ++k) {
-          const auto it = doc.find(keys_[k]);
-          MTNLG_CHECK(it != doc.end() && it->is_string(),
-                      str(path_.string(), ":", line_number_, ": no string field '", keys_[k],
-                          "' (choose the field with --json-keys)"));
-          batch[k].push_back(it->get<std::string>());
-          bytes += batch[k].back().size();
-        }
+        add_json_document(line, batch);
       } else if (line.find_first_not_of(" \t\r") == std::string::npos) {
-        flush_paragraph(batch, bytes);
+        flush_paragraph(batch);
       } else {
         pending_ += pending_.empty() ? line : "\n" + line;
       }
     }
-    if (!in_) flush_paragraph(batch, bytes);
-    return !batch[0].empty();
+    MTNLG_CHECK(!in_->bad(), str("cannot read ", name_, " after line ", line_number_, " (I/O error)"));
+    if (in_->eof()) flush_paragraph(batch);
+    batch.input_bytes_done = bytes_done_;
+    return batch;
   }
 
  private:
-  void flush_paragraph(std::vector<std::vector<std::string>>& batch, std::size_t& bytes) {
+  void add_json_document(const std::string& line, Batch& batch) {
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(line);
+    } catch (const std::exception& e) {
+      fail(str(name_, ":", line_number_, ": not a JSON object: ", e.what()));
+    }
+    MTNLG_CHECK(doc.is_object(),
+                str(name_, ":", line_number_, ": not a JSON object: a JSON ", doc.type_name()));
+    for (std::size_t k = 0; k < keys_.size(); ++k) {
+      const auto it = doc.find(keys_[k]);
+      MTNLG_CHECK(it != doc.end() && it->is_string(), str(name_, ":", line_number_, ": no string field '",
+                                                          keys_[k], "' (choose the field with --json-keys)"));
+      batch.texts[k].push_back(it->get<std::string>());
+      batch.text_bytes += batch.texts[k].back().size();
+    }
+  }
+
+  void flush_paragraph(Batch& batch) {
     if (pending_.empty()) return;
-    bytes += pending_.size();
-    batch[0].push_back(std::move(pending_));
+    batch.text_bytes += pending_.size();
+    batch.texts[0].push_back(std::move(pending_));
     pending_.clear();
   }
 
-  std::ifstream in_;
-  std::filesystem::path path_;
+  std::string name_;
+  std::ifstream file_;
+  std::istream* in_;
   std::vector<std::string> keys_;
   bool json_;
   std::size_t line_number_ = 0;
+  std::uint64_t bytes_done_ = 0;
   std::string pending_;
 };
+
+std::uint64_t input_size(const std::filesystem::path& input) {
+  std::error_code ec;
+  if (reads_stdin(input) || !std::filesystem::is_regular_file(input, ec)) return 0;
+  const auto size = std::filesystem::file_size(input, ec);
+  return ec ? 0 : size;
+}
 
 }  // namespace
 
 TokenizeReport tokenize(const TokenizeOptions& options) {
   MTNLG_CHECK(options.workers >= 1, str("--workers must be at least 1, got ", options.workers));
   MTNLG_CHECK(!options.output_prefix.empty(), "--output-prefix is required");
+  MTNLG_CHECK(!options.json_keys.empty(), "--json-keys needs at least one field");
   MTNLG_CHECK(is_json_lines(options.input) || options.json_keys.size() == 1,
               "plain-text input has one field; --json-keys applies to .jsonl input");
   const auto start = std::chrono::steady_clock::now();
@@ -101,38 +143,28 @@ TokenizeReport tokenize(const TokenizeOptions& options) {
   }
 
   DocumentSource source(options.input, options.json_keys);
-  std::vector<std::vector<std::string>> batch;
-  std::vector<std::vector<std::int32_t>> encoded;
-  while (source.next(batch, report.bytes)) {
-    for (std::size_t k = 0; k < batch.size(); ++k) {
-      const auto& texts = batch[k];
-      encoded.assign(texts.size(), {});
-      const std::size_t per_worker = (texts.size() + options.workers - 1) / options.workers;
-      std::vector<std::thread> threads;
-      std::vector<std::exception_ptr> errors(options.workers);
-      for (int w = 0; w < options.workers; ++w) {
-        threads.emplace_back([&, w] {
-          try {
-            for (std::size_t i = w * per_worker; i < std::min(texts.size(), (w + 1) * per_worker); ++i) {
-              encoded[i] = tokenizer.encode(texts[i]);
-              if (options.append_eod) encoded[i].push_back(tokenizer.eod());
-            }
-          } catch (...) {
-            errors[w] = std::current_exception();
-          }
-        });
-      }
-      for (auto& t : threads) t.join();
-      for (const auto& e : errors)
-        if (e) std::rethrow_exception(e);
-      for (const auto& doc : encoded) {
+  BatchEncoder encoder(tokenizer, options.append_eod, options.workers);
+  ProgressMeter progress("tokenize", input_size(options.input), options.progress);
+  // Reading and parsing the next batch (one thread) overlaps tokenizing the current one (the workers).
+  std::future<Batch> ahead = std::async(std::launch::async, [&source] { return source.next(); });
+  for (;;) {
+    Batch batch = ahead.get();
+    if (batch.empty()) break;
+    ahead = std::async(std::launch::async, [&source] { return source.next(); });
+    const auto encoded = encoder.encode(batch.texts);
+    for (std::size_t k = 0; k < encoded.size(); ++k)
+      for (const auto& doc : encoded[k]) {
         writers[k]->add_document(doc);
         report.tokens += doc.size();
       }
-    }
-    report.documents += batch[0].size();
+    report.documents += batch.texts[0].size();
+    report.bytes += batch.text_bytes;
+    progress.update(batch.input_bytes_done, report.documents);
   }
-  MTNLG_CHECK(report.documents > 0, str(options.input.string(), " has no documents"));
+  progress.finish();
+  MTNLG_CHECK(report.documents > 0,
+              str(reads_stdin(options.input) ? std::string("standard input") : options.input.string(),
+                  " has no documents"));
   for (auto& w : writers) w->finalize();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

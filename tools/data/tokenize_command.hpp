@@ -6,15 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "progress_meter.hpp"
+
 namespace mtnlg::data {
 
 struct TokenizeOptions {
-  std::filesystem::path input;  // .jsonl/.json: one JSON object per line; anything else: plain text
+  std::filesystem::path
+      input;  // .jsonl/.json or "-" (standard input): one JSON object per line; else plain text
   std::string output_prefix;
   std::vector<std::string> json_keys{"text"};
   bool append_eod = false;
   int workers = 1;
-  std::filesystem::path vocab_dir;  // empty: the GPT-2 vocabulary shipped with mtnlg
+  std::filesystem::path vocab_dir;                  // empty: the GPT-2 vocabulary shipped with mtnlg
+  ProgressMode progress = ProgressMode::automatic;  // a progress line on stderr (auto: when it is a terminal)
 };
 
 struct TokenizeReport {
@@ -25,7 +29,8 @@ struct TokenizeReport {
   std::vector<std::filesystem::path> outputs;  // one prefix per key
 };
 
-// Plain text: documents are separated by blank lines. Output is identical for any number of workers.
+// Plain text: documents are separated by blank lines. Streams: memory is bounded by one batch of documents,
+// whatever the input size. Output is identical for any number of workers.
 TokenizeReport tokenize(const TokenizeOptions& options);
 
 }  // namespace mtnlg::data

@@ -8,8 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include "decontaminate/ngram_table.hpp"
-#include "decontaminate/pending_file.hpp"
 #include "decontaminate/words.hpp"
+#include "io/atomic_output_file.hpp"
+#include "io/json_lines_reader.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
 #include "tasks/task_spec.hpp"
@@ -17,44 +18,6 @@
 namespace mtnlg::data::decontaminate {
 
 namespace {
-
-bool blank(const std::string& line) {
-  return line.find_first_not_of(" \t\r") == std::string::npos;
-}
-
-// JSONL lines with their numbers, for FILE:LINE messages.
-class JsonLines {
- public:
-  explicit JsonLines(const std::filesystem::path& path) : in_(path, std::ios::binary), path_(path) {
-    MTNLG_CHECK(in_.good(), str("cannot read ", path.string(), ": no such file or not readable"));
-  }
-  // The next non-blank line; false at the end.
-  bool next(std::string& line) {
-    while (std::getline(in_, line)) {
-      ++number_;
-      if (!blank(line)) return true;
-    }
-    MTNLG_CHECK(in_.eof(), str("cannot read ", path_.string(), " after line ", number_));
-    return false;
-  }
-  nlohmann::json parse(const std::string& line) const {
-    nlohmann::json value;
-    try {
-      value = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      fail(str(where(), ": not a JSON object: ", e.what()));
-    }
-    MTNLG_CHECK(value.is_object(), str(where(), ": not a JSON object but ", value.type_name()));
-    return value;
-  }
-  std::string where() const { return str(path_.string(), ":", number_); }
-  std::size_t number() const { return number_; }
-
- private:
-  std::ifstream in_;
-  std::filesystem::path path_;
-  std::size_t number_ = 0;
-};
 
 unsigned task_index(const std::string& name) {
   const auto& all = tasks::all_tasks();
@@ -66,7 +29,7 @@ void add_task_file(const DecontaminateOptions& options, const TaskFile& file, Ng
                    TaskSummary& summary) {
   const unsigned index = task_index(file.task);
   const tasks::TaskSpec& spec = tasks::all_tasks()[index];
-  JsonLines lines(file.path);
+  JsonLinesReader lines(file.path);
   std::string line;
   while (lines.next(line)) {
     const nlohmann::json example = lines.parse(line);
@@ -86,13 +49,6 @@ void add_task_file(const DecontaminateOptions& options, const TaskFile& file, Ng
         ++summary.whole_texts;
     }
   }
-}
-
-const std::string& document_text(const nlohmann::json& doc, const std::string& key, const JsonLines& lines) {
-  const auto it = doc.find(key);
-  MTNLG_CHECK(it != doc.end() && it->is_string(),
-              str(lines.where(), ": no string field '", key, "' (choose the field with --json-key)"));
-  return it->get_ref<const std::string&>();
 }
 
 std::string task_list(std::uint32_t tasks_mask) {
@@ -174,12 +130,12 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
   std::vector<std::uint64_t> candidates;
   std::string line;
   {
-    JsonLines lines(options.input);
+    JsonLinesReader lines(options.input);
     std::uint64_t document = 0;
     while (lines.next(line)) {
       summary.bytes += line.size() + 1;
       const nlohmann::json doc = lines.parse(line);
-      const std::string& text = document_text(doc, options.json_key, lines);
+      const std::string& text = lines.text(doc, options.json_key);
       split_words(text, words);
       table.find(text, words, matches);
       bool candidate = false;
@@ -208,33 +164,33 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
   }
 
   // Pass 2: copy, cut, report.
-  PendingFile output(options.output);
-  std::unique_ptr<PendingFile> report;
-  if (!options.report.empty()) report = std::make_unique<PendingFile>(options.report);
-  JsonLines lines(options.input);
+  AtomicOutputFile output(options.output);
+  std::unique_ptr<AtomicOutputFile> report;
+  if (!options.report.empty()) report = std::make_unique<AtomicOutputFile>(options.report);
+  JsonLinesReader lines(options.input);
   std::uint64_t document = 0;
   std::size_t next_candidate = 0;
   while (lines.next(line)) {
     const bool candidate = next_candidate < candidates.size() && candidates[next_candidate] == document;
     ++document;
     if (!candidate) {
-      output.out() << line << '\n';
+      output.stream() << line << '\n';
       ++summary.documents_untouched;
       continue;
     }
     ++next_candidate;
     nlohmann::json doc = lines.parse(line);
-    const std::string text = document_text(doc, options.json_key, lines);
+    const std::string text = lines.text(doc, options.json_key);
     split_words(text, words);
     table.find(text, words, matches);
     std::erase_if(matches, [&](const Match& m) { return !active[m.ngram]; });
     if (matches.empty()) {
-      output.out() << line << '\n';
+      output.stream() << line << '\n';
       ++summary.documents_untouched;
       continue;
     }
     const Cut c = cut(text, matches, options.cut);
-    if (report) report->out() << report_line(lines.number(), c, table, options).dump() << '\n';
+    if (report) report->stream() << report_line(lines.line_number(), c, table, options).dump() << '\n';
     std::size_t k = 0;
     for (const Piece& p : c.pieces) {
       if (!p.kept) {
@@ -243,7 +199,7 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
       }
       doc[options.json_key] = text.substr(p.begin, p.end - p.begin);
       doc["piece"] = k++;
-      output.out() << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+      output.stream() << doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     }
     summary.pieces_kept += k;
     if (c.too_many_splits)

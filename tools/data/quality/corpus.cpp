@@ -1,6 +1,6 @@
 #include "corpus.hpp"
 
-#include "json_lines.hpp"
+#include "io/json_lines_reader.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
 
@@ -10,8 +10,9 @@ std::vector<SparseFeatures> read_corpus(const std::filesystem::path& path, const
                                         std::uint32_t feature_count) {
   JsonLinesReader reader(path);
   std::vector<SparseFeatures> corpus;
-  JsonLine line;
-  while (reader.next(line)) corpus.push_back(extract_features(reader.text(line, key), feature_count));
+  std::string line;
+  while (reader.next(line))
+    corpus.push_back(extract_features(reader.text(reader.parse(line), key), feature_count));
   MTNLG_CHECK(!corpus.empty(), str(path.string(), " has no documents"));
   return corpus;
 }

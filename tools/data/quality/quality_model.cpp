@@ -4,8 +4,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "atomic_output.hpp"
 #include "feature_hash.hpp"
+#include "io/atomic_output_file.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
 
@@ -65,7 +65,7 @@ void QualityModel::save(const std::filesystem::path& path) const {
     first = false;
   }
   text += "\n]}\n";
-  AtomicOutput out(path);
+  AtomicOutputFile out(path);
   out.stream() << text;
   out.commit();
 }

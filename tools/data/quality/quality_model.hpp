@@ -26,7 +26,7 @@ struct QualityModel {
   double score(const SparseFeatures& x) const;  // sigmoid(logit), computed without overflow
   double score(std::string_view text) const { return score(extract_features(text, feature_count)); }
 
-  // Written atomically (atomic_output.hpp); the same model always gives the same bytes.
+  // Written atomically (io/atomic_output_file.hpp); the same model always gives the same bytes.
   void save(const std::filesystem::path& path) const;
   // Errors name the file and what is wrong: not JSON, not a model, another version, other feature hashing, a
   // weight index out of range or a weight that is not a finite number.

@@ -3,8 +3,8 @@
 #include <cmath>
 #include <memory>
 
-#include "atomic_output.hpp"
-#include "json_lines.hpp"
+#include "io/atomic_output_file.hpp"
+#include "io/json_lines_reader.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
 #include "numpy_pareto.hpp"
@@ -14,15 +14,15 @@ namespace mtnlg::data::quality {
 std::size_t score_documents(const QualityModel& model, const std::filesystem::path& input,
                             const std::filesystem::path& output, const std::string& key) {
   JsonLinesReader reader(input);
-  AtomicOutput out(output);
+  AtomicOutputFile out(output);
   std::size_t n = 0;
-  JsonLine line;
+  std::string line;
   while (reader.next(line)) {
-    const double score = model.score(reader.text(line, key));
-    line.doc.erase(
-        "quality_score");  // so that rescoring moves it to the end rather than keeping a stale place
-    line.doc["quality_score"] = score;
-    out.stream() << line.doc.dump() << '\n';
+    auto doc = reader.parse<nlohmann::ordered_json>(line);  // key order kept in the rewritten document
+    const double score = model.score(reader.text(doc, key));
+    doc.erase("quality_score");  // so that rescoring moves it to the end rather than keeping a stale place
+    doc["quality_score"] = score;
+    out.stream() << doc.dump() << '\n';
     ++n;
   }
   MTNLG_CHECK(n > 0, str(input.string(), " has no documents"));
@@ -39,24 +39,26 @@ FilterReport filter_documents(const QualityModel& model, const std::filesystem::
     MTNLG_CHECK(options.threshold >= 0 && options.threshold <= 1,
                 str("--threshold must be in [0, 1], got ", options.threshold));
   JsonLinesReader reader(input);
-  AtomicOutput kept(output);
-  std::unique_ptr<AtomicOutput> scores;
-  if (options.scores) scores = std::make_unique<AtomicOutput>(*options.scores);
+  AtomicOutputFile kept(output);
+  std::unique_ptr<AtomicOutputFile> scores;
+  if (options.scores) scores = std::make_unique<AtomicOutputFile>(*options.scores);
   NumpyPareto pareto(options.seed);
   FilterReport report;
-  JsonLine line;
+  std::string line;
   while (reader.next(line)) {
-    const double score = model.score(reader.text(line, options.key));
+    const double score = model.score(reader.text(reader.parse(line), options.key));
     const bool keep = options.rule == FilterRule::pareto ? pareto.pareto(options.alpha) > 1.0 - score
                                                          : score >= options.threshold;
     if (keep) {
-      kept.stream() << line.raw << '\n';
+      kept.stream() << line << '\n';
       ++report.kept;
     }
     if (scores)
-      scores->stream()
-          << nlohmann::ordered_json{{"line", line.line}, {"quality_score", score}, {"kept", keep}}.dump()
-          << '\n';
+      scores->stream() << nlohmann::ordered_json{{"line", reader.line_number()},
+                                                 {"quality_score", score},
+                                                 {"kept", keep}}
+                              .dump()
+                       << '\n';
     ++report.total;
   }
   MTNLG_CHECK(report.total > 0, str(input.string(), " has no documents"));

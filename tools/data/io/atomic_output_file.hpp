@@ -1,18 +1,18 @@
 #pragma once
 // An output file that appears whole or not at all: written to PATH.tmp and renamed over PATH by commit().
 // Destroyed without commit() (an error part-way), it removes PATH.tmp, so a failed run leaves nothing behind
-// and never clobbers an earlier good PATH.
+// and never clobbers an earlier good PATH. Every mtnlg-data command that writes a single file uses it.
 #include <filesystem>
 #include <fstream>
 
-namespace mtnlg::data::quality {
+namespace mtnlg::data {
 
-class AtomicOutput {
+class AtomicOutputFile {
  public:
-  explicit AtomicOutput(const std::filesystem::path& path);  // error if PATH.tmp cannot be created
-  ~AtomicOutput();
-  AtomicOutput(const AtomicOutput&) = delete;
-  AtomicOutput& operator=(const AtomicOutput&) = delete;
+  explicit AtomicOutputFile(const std::filesystem::path& path);  // error if PATH.tmp cannot be created
+  ~AtomicOutputFile();
+  AtomicOutputFile(const AtomicOutputFile&) = delete;
+  AtomicOutputFile& operator=(const AtomicOutputFile&) = delete;
 
   std::ostream& stream() { return out_; }
   void commit();  // error if anything failed to write or the rename fails
@@ -23,4 +23,4 @@ class AtomicOutput {
   bool committed_ = false;
 };
 
-}  // namespace mtnlg::data::quality
+}  // namespace mtnlg::data

@@ -1,4 +1,4 @@
-#include "atomic_output.hpp"
+#include "io/atomic_output_file.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -7,27 +7,28 @@
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
 
-namespace mtnlg::data::quality {
+namespace mtnlg::data {
 
-AtomicOutput::AtomicOutput(const std::filesystem::path& path)
+AtomicOutputFile::AtomicOutputFile(const std::filesystem::path& path)
     : path_(path), tmp_(path.string() + ".tmp"), out_(tmp_, std::ios::binary | std::ios::trunc) {
-  MTNLG_CHECK(out_.good(), str("cannot create ", tmp_.string(), ": ", std::strerror(errno)));
+  MTNLG_CHECK(out_.good(), str("cannot create ", tmp_.string(), ": ", std::strerror(errno),
+                               " (does the directory exist?)"));
 }
 
-AtomicOutput::~AtomicOutput() {
+AtomicOutputFile::~AtomicOutputFile() {
   if (committed_) return;
   out_.close();
   std::error_code ignored;  // nothing more to report: the error that got us here is already on its way
   std::filesystem::remove(tmp_, ignored);
 }
 
-void AtomicOutput::commit() {
+void AtomicOutputFile::commit() {
   out_.close();
-  MTNLG_CHECK(!out_.fail(), str("cannot write ", tmp_.string(), ": ", std::strerror(errno)));
+  MTNLG_CHECK(!out_.fail(), str("cannot write ", tmp_.string(), ": ", std::strerror(errno), " (disk full?)"));
   std::error_code ec;
   std::filesystem::rename(tmp_, path_, ec);
   MTNLG_CHECK(!ec, str("cannot rename ", tmp_.string(), " to ", path_.string(), ": ", ec.message()));
   committed_ = true;
 }
 
-}  // namespace mtnlg::data::quality
+}  // namespace mtnlg::data

@@ -5,6 +5,7 @@
 
 #include "data_command.hpp"
 #include "dedup/dedup_command.hpp"
+#include "dedup/mpi_session.hpp"
 
 namespace mtnlg::data {
 namespace {
@@ -18,7 +19,10 @@ CommandRun setup_dedup(CLI::App& sub) {
       "Documents joined through near-duplicate pairs form a component; each component keeps one document: "
       "the one of the dataset first in --priority, and within a dataset the earliest line. Empty documents "
       "are always kept. Outputs (written atomically): DIR/kept.jsonl, DIR/duplicates.jsonl and, with "
-      "--write-filtered, DIR/NAME.jsonl. See tools/data/dedup/README.md.");
+      "--write-filtered, DIR/NAME.jsonl. Under mpirun (mpirun -np N mtnlg-data dedup ...) each rank signs "
+      "its share of every dataset and the ranks exchange LSH buckets; every rank must be able to read every "
+      "input (a shared file system), rank 0 writes the outputs, identical to one process's. See "
+      "tools/data/dedup/README.md.");
   sub.add_option("--input", *inputs,
                  "NAME=PATH of a JSONL dataset (one JSON object per line); repeat for more")
       ->required()
@@ -58,14 +62,36 @@ CommandRun setup_dedup(CLI::App& sub) {
   sub.add_flag("--write-filtered", options->write_filtered,
                "also write DIR/NAME.jsonl per dataset: its kept lines, byte for byte");
   sub.add_option("--workers", options->workers,
-                 "threads for MinHash signatures and verification (the output does not depend on it)")
+                 "threads per rank for MinHash signatures and verification (the output does not depend on "
+                 "it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   return [options, inputs, output_dir, unit] {
     for (const std::string& spec : *inputs) options->inputs.push_back(dedup::parse_dataset_input(spec));
     options->output_dir = *output_dir;
     options->shingles.unit = *unit == "char" ? dedup::ShingleUnit::character : dedup::ShingleUnit::word;
-    const auto r = dedup::dedup(*options);
+    // MPI only for this command, and only when a launcher started the process (mpi_session.hpp).
+    const dedup::MpiSession mpi;
+    const dedup::RankExchange& ranks = mpi.ranks();
+    dedup::DedupReport r;
+    try {
+      r = dedup::dedup(*options, ranks);
+    } catch (const dedup::AgreedFailure&) {
+      // Every rank has the message; rank 0 reports it and exits 1, which makes mpirun's exit status 1. The
+      // others exit 0: mpirun kills the whole job at the first non-zero exit, which could cut rank 0 off
+      // before its message is out.
+      if (ranks.rank() != 0) return 0;
+      throw;
+    } catch (const std::exception& e) {
+      // A failure the other ranks do not know about (dedup agrees on every one it expects): they may be
+      // waiting for this rank in a collective, so nothing short of ending the job stops them.
+      if (ranks.size() > 1) {
+        std::cerr << "mtnlg-data: error: rank " << ranks.rank() << ": " << e.what() << std::endl;
+        mpi.abort(1);
+      }
+      throw;
+    }
+    if (ranks.rank() != 0) return 0;
     for (const auto& d : r.datasets)
       std::printf("%-16s %10zu documents (%zu empty), %zu duplicates removed, %zu kept\n", d.name.c_str(),
                   d.documents, d.empty, d.removed, d.documents - d.removed);
@@ -75,6 +101,8 @@ CommandRun setup_dedup(CLI::App& sub) {
     std::printf("%.2f s, %.0f docs/s, %.1f MB of text, %d worker%s\n", r.seconds,
                 r.documents / std::max(r.seconds, 1e-9), r.text_bytes / 1e6, options->workers,
                 options->workers == 1 ? "" : "s");
+    std::printf("%d rank%s%s\n", r.ranks, r.ranks == 1 ? "" : "s",
+                r.ranks == 1 ? "" : " (MPI), each signing its share of every dataset");
     for (const auto& p : r.outputs) std::cout << "wrote " << p.string() << "\n";
     return 0;
   };

@@ -10,7 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "corpus_index.hpp"
 #include "exact_jaccard.hpp"
+#include "line_ranges.hpp"
 #include "minhash.hpp"
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
@@ -112,107 +114,154 @@ double rounded(double jaccard) {
   return std::round(jaccard * 1e4) / 1e4;
 }
 
+// The exact Jaccard of rank 0's pairs, computed by all ranks: rank 0 sends each rank a contiguous chunk (so
+// pairs of one kept document stay together and its text is read once per chunk) and gets the values back in
+// pair order. Other ranks get an empty vector.
+std::vector<double> exact_jaccards_on_all_ranks(const std::vector<CandidatePair>& pairs,
+                                                const CorpusIndex& corpus, const DedupOptions& o,
+                                                const RankExchange& ranks) {
+  const auto n_ranks = static_cast<std::size_t>(ranks.size());
+  std::vector<std::vector<CandidatePair>> chunks(n_ranks);
+  if (ranks.rank() == 0)
+    for (std::size_t r = 0; r < n_ranks; ++r)
+      chunks[r].assign(pairs.begin() + static_cast<std::ptrdiff_t>(pairs.size() * r / n_ranks),
+                       pairs.begin() + static_cast<std::ptrdiff_t>(pairs.size() * (r + 1) / n_ranks));
+  const std::vector<CandidatePair> mine = ranks.all_to_all(std::move(chunks));
+  std::vector<std::vector<double>> to_root(n_ranks);
+  ranks.agree(0, [&] {
+    to_root[0] = exact_jaccards(mine, corpus.documents, o.inputs, o.json_key, o.shingles, o.workers);
+  });
+  return ranks.all_to_all(std::move(to_root));
+}
+
 }  // namespace
 
 DedupReport dedup(const DedupOptions& options) {
-  check_options(options);
+  return dedup(options, RankExchange());
+}
+
+DedupReport dedup(const DedupOptions& options, const RankExchange& ranks) {
+  ranks.agree(0, [&] { check_options(options); });
   const auto start = std::chrono::steady_clock::now();
   const MinHasher hasher(options.permutations, options.seed);
+  const bool root = ranks.rank() == 0;
 
-  // Pass one: read and sign every document.
-  const SignedCorpus corpus =
-      sign_corpus(options.inputs, options.json_key, options.shingles, hasher, options.workers);
+  // Pass one: every rank reads and signs its share of every dataset (one process: all of it). A bad line
+  // stops every rank after that dataset, with the message of the first bad line in input order.
+  const std::vector<LineRange> ranges = line_ranges_of_this_rank(options.inputs, ranks);
+  SignedCorpus mine;
+  for (std::size_t d = 0; d < options.inputs.size(); ++d)
+    ranks.agree(d, [&] {
+      sign_dataset(options.inputs[d], static_cast<std::uint32_t>(d), ranges[d], options.json_key,
+                   options.shingles, hasher, options.workers, mine);
+    });
+  const CorpusIndex corpus = index_corpus(mine, ranks);
+  std::vector<DocumentRef>().swap(mine.documents);  // the index holds them now
   const std::size_t n = corpus.documents.size();
 
-  // LSH candidates, then verified edges.
-  const auto candidates = candidate_pairs(corpus.signatures, n, options.lsh, corpus.has_shingles);
-  std::vector<double> candidate_jaccard;
-  if (options.verify)
-    candidate_jaccard = exact_jaccards(candidates, corpus.documents, options.inputs, options.json_key,
-                                       options.shingles, options.workers);
+  // LSH candidates (each rank its share), verified where they are; the edges go to rank 0.
+  const auto candidates =
+      candidate_pairs(mine.signatures, corpus.own_ids, options.lsh, mine.has_shingles, ranks);
+  std::vector<std::uint64_t>().swap(mine.signatures);  // the largest array: not needed any more
+  std::vector<std::vector<CandidatePair>> edges_to_root(static_cast<std::size_t>(ranks.size()));
+  ranks.agree(0, [&] {
+    std::vector<double> candidate_jaccard;
+    if (options.verify)
+      candidate_jaccard = exact_jaccards(candidates, corpus.documents, options.inputs, options.json_key,
+                                         options.shingles, options.workers);
+    for (std::size_t i = 0; i < candidates.size(); ++i)
+      if (!options.verify || candidate_jaccard[i] >= options.threshold)
+        edges_to_root[0].push_back(candidates[i]);
+  });
 
   DedupReport report;
+  report.ranks = ranks.size();
   report.documents = n;
-  report.candidate_pairs = candidates.size();
+  report.candidate_pairs = ranks.sum(candidates.size());
   report.text_bytes = corpus.text_bytes;
-  UnionFind components(n);
-  for (std::size_t i = 0; i < candidates.size(); ++i) {
-    if (options.verify && !(candidate_jaccard[i] >= options.threshold)) continue;
-    components.join(candidates[i].first, candidates[i].second);
-    ++report.verified_pairs;
-  }
+  const std::vector<CandidatePair> edges = ranks.all_to_all(std::move(edges_to_root));  // all on rank 0
+  report.verified_pairs = edges.size();
 
-  // The winner of each component: best dataset rank, then the earliest document (lowest index = line order).
-  const std::vector<std::size_t> rank = dataset_ranks(options);
-  std::vector<DocId> winner(n, static_cast<DocId>(-1));
-  std::vector<std::size_t> size(n, 0);
-  for (DocId d = 0; d < n; ++d) {
-    const DocId root = components.find(d);
-    ++size[root];
-    DocId& w = winner[root];
-    if (w == static_cast<DocId>(-1) || rank[corpus.documents[d].dataset] < rank[corpus.documents[w].dataset])
-      w = d;
-  }
-  std::vector<std::uint8_t> kept(n, 0);
+  // Components and their winners, on rank 0 (edge order does not matter to either).
+  std::vector<std::uint8_t> kept;
   std::vector<CandidatePair> removed_pairs;    // (kept, removed), grouped by component in kept-document order
   std::map<DocId, std::vector<DocId>> groups;  // kept document → removed ones, both in index order
-  for (DocId d = 0; d < n; ++d) {
-    const DocId w = winner[components.find(d)];
-    if (w == d) {
-      kept[d] = 1;
-    } else {
-      groups[w].push_back(d);
+  ranks.agree(0, [&] {
+    if (!root) return;
+    UnionFind components(n);
+    for (const CandidatePair& edge : edges) components.join(edge.first, edge.second);
+    // The winner of each component: best dataset rank, then the earliest document (lowest index = line
+    // order).
+    const std::vector<std::size_t> rank = dataset_ranks(options);
+    std::vector<DocId> winner(n, static_cast<DocId>(-1));
+    for (DocId d = 0; d < n; ++d) {
+      DocId& w = winner[components.find(d)];
+      if (w == static_cast<DocId>(-1) ||
+          rank[corpus.documents[d].dataset] < rank[corpus.documents[w].dataset])
+        w = d;
     }
-  }
-  for (const auto& [w, removed] : groups)
-    for (const DocId d : removed) removed_pairs.emplace_back(w, d);
+    kept.assign(n, 0);
+    for (DocId d = 0; d < n; ++d) {
+      const DocId w = winner[components.find(d)];
+      if (w == d) {
+        kept[d] = 1;
+      } else {
+        groups[w].push_back(d);
+      }
+    }
+    for (const auto& [w, removed] : groups)
+      for (const DocId d : removed) removed_pairs.emplace_back(w, d);
+  });
   // The similarity reported is to the kept document itself, which can be lower than the threshold when the
   // two are joined through a chain of verified pairs.
   std::vector<double> removed_jaccard;
-  if (options.verify)
-    removed_jaccard = exact_jaccards(removed_pairs, corpus.documents, options.inputs, options.json_key,
-                                     options.shingles, options.workers);
+  if (options.verify) removed_jaccard = exact_jaccards_on_all_ranks(removed_pairs, corpus, options, ranks);
+  // Rank 0 alone reports and writes; the others wait for the outcome, so that a failure to write (a full
+  // disk, an output path that is a file) stops every rank together like any other failure.
+  ranks.agree(0, [&] {
+    if (!root) return;
+    for (std::size_t d = 0; d < options.inputs.size(); ++d)
+      report.datasets.push_back({options.inputs[d].name});
+    for (DocId d = 0; d < n; ++d) {
+      DatasetReport& r = report.datasets[corpus.documents[d].dataset];
+      ++r.documents;
+      r.empty += !corpus.has_shingles[d];
+      r.removed += !kept[d];
+    }
+    report.removed = removed_pairs.size();
+    report.duplicate_groups = groups.size();
 
-  for (std::size_t d = 0; d < options.inputs.size(); ++d) report.datasets.push_back({options.inputs[d].name});
-  for (DocId d = 0; d < n; ++d) {
-    DatasetReport& r = report.datasets[corpus.documents[d].dataset];
-    ++r.documents;
-    r.empty += !corpus.has_shingles[d];
-    r.removed += !kept[d];
-  }
-  report.removed = removed_pairs.size();
-  report.duplicate_groups = groups.size();
-
-  // Outputs: staged, then moved into place together.
-  StagedOutputDir out(options.output_dir);
-  write_file(out.staged(kKeptFile), [&](std::ofstream& f) {
-    for (DocId d = 0; d < n; ++d)
-      if (kept[d]) f << where(options, corpus.documents[d]).dump() << '\n';
-  });
-  write_file(out.staged(kDuplicatesFile), [&](std::ofstream& f) {
-    std::size_t i = 0;
-    for (const auto& [w, removed] : groups) {
-      nlohmann::ordered_json line{{"kept", where(options, corpus.documents[w])},
-                                  {"removed", nlohmann::ordered_json::array()}};
-      for (const DocId d : removed) {
-        auto entry = where(options, corpus.documents[d]);
-        if (options.verify) entry["jaccard"] = rounded(removed_jaccard[i]);
-        line["removed"].push_back(std::move(entry));
-        ++i;
+    // Outputs: staged, then moved into place together.
+    StagedOutputDir out(options.output_dir);
+    write_file(out.staged(kKeptFile), [&](std::ofstream& f) {
+      for (DocId d = 0; d < n; ++d)
+        if (kept[d]) f << where(options, corpus.documents[d]).dump() << '\n';
+    });
+    write_file(out.staged(kDuplicatesFile), [&](std::ofstream& f) {
+      std::size_t i = 0;
+      for (const auto& [w, removed] : groups) {
+        nlohmann::ordered_json line{{"kept", where(options, corpus.documents[w])},
+                                    {"removed", nlohmann::ordered_json::array()}};
+        for (const DocId d : removed) {
+          auto entry = where(options, corpus.documents[d]);
+          if (options.verify) entry["jaccard"] = rounded(removed_jaccard[i]);
+          line["removed"].push_back(std::move(entry));
+          ++i;
+        }
+        f << line.dump() << '\n';
       }
-      f << line.dump() << '\n';
+    });
+    if (options.write_filtered) {
+      std::size_t first = 0;
+      for (std::size_t d = 0; d < options.inputs.size(); ++d) {
+        write_file(out.staged(options.inputs[d].name + ".jsonl"), [&](std::ofstream& f) {
+          write_filtered(options.inputs[d], corpus.documents, kept, first, corpus.per_dataset[d], f);
+        });
+        first += corpus.per_dataset[d];
+      }
     }
+    report.outputs = out.commit();
   });
-  if (options.write_filtered) {
-    std::size_t first = 0;
-    for (std::size_t d = 0; d < options.inputs.size(); ++d) {
-      write_file(out.staged(options.inputs[d].name + ".jsonl"), [&](std::ofstream& f) {
-        write_filtered(options.inputs[d], corpus.documents, kept, first, corpus.per_dataset[d], f);
-      });
-      first += corpus.per_dataset[d];
-    }
-  }
-  report.outputs = out.commit();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;
 }

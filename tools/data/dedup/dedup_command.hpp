@@ -2,7 +2,9 @@
 // `mtnlg-data dedup`: MT-NLG's fuzzy document deduplication across several JSONL datasets at once.
 // MinHash signatures → LSH candidate pairs → (optionally) exact Jaccard verification → union-find components
 // → from each component keep the document of the highest-priority dataset (the earliest line within one).
-// README.md in this folder describes the algorithm, the defaults and the outputs.
+// With several MPI ranks each rank signs its share of every dataset and the ranks exchange bucket keys and
+// candidate pairs (rank_exchange.hpp); the outputs are byte for byte those of one process.
+// README.md in this folder describes the algorithm, the defaults, the outputs and the sharding.
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "jsonl_documents.hpp"
 #include "lsh.hpp"
+#include "rank_exchange.hpp"
 #include "shingles.hpp"
 
 namespace mtnlg::data::dedup {
@@ -45,10 +48,16 @@ struct DedupReport {
   std::size_t verified_pairs = 0;    // candidate pairs accepted (all of them without --verify)
   std::size_t text_bytes = 0;
   double seconds = 0.0;
-  std::vector<std::filesystem::path> outputs;
+  int ranks = 1;
+  std::vector<std::filesystem::path> outputs;  // empty on ranks other than 0
 };
 
 // Throws mtnlg::Error for bad options or input (FILE:LINE: message) and then leaves output_dir untouched.
 DedupReport dedup(const DedupOptions& options);
+
+// The same run sharded over `ranks` (collective: every rank calls it with the same options). Only rank 0
+// writes the outputs, and only its report is complete. A failure on any rank, writing the outputs included,
+// makes every rank throw AgreedFailure with the same message (the first one in input order).
+DedupReport dedup(const DedupOptions& options, const RankExchange& ranks);
 
 }  // namespace mtnlg::data::dedup

@@ -41,15 +41,18 @@ DatasetInput parse_dataset_input(const std::string& spec) {
   return input;
 }
 
-JsonlLineReader::JsonlLineReader(const std::filesystem::path& path) : in_(path, std::ios::binary) {
+JsonlLineReader::JsonlLineReader(const std::filesystem::path& path, std::uint64_t begin, std::uint64_t end,
+                                 std::uint64_t first_line)
+    : in_(path, std::ios::binary), line_(first_line - 1), offset_(begin), end_(end) {
   MTNLG_CHECK(in_.good(), str("cannot read ", path.string(), ": no such file or not readable"));
+  if (begin > 0) in_.seekg(static_cast<std::streamoff>(begin));
 }
 
 bool JsonlLineReader::next_batch(std::vector<RawLine>& batch) {
   batch.clear();
   std::size_t bytes = 0;
   std::string line;
-  while (batch.size() < kBatchLines && bytes < kBatchBytes && std::getline(in_, line)) {
+  while (batch.size() < kBatchLines && bytes < kBatchBytes && offset_ < end_ && std::getline(in_, line)) {
     ++line_;
     const std::uint64_t offset = offset_;
     offset_ += line.size() + 1;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,17 +34,22 @@ struct RawLine {
   std::string bytes;
 };
 
-// Reads a dataset's non-blank lines in batches bounded in count and bytes.
+// Reads a dataset's non-blank lines in batches bounded in count and bytes: all of them, or those that start
+// in [begin, end) of the file, begin being the start of line number first_line (a rank's share, see
+// line_ranges.hpp).
 class JsonlLineReader {
  public:
-  explicit JsonlLineReader(const std::filesystem::path& path);
+  explicit JsonlLineReader(const std::filesystem::path& path, std::uint64_t begin = 0,
+                           std::uint64_t end = std::numeric_limits<std::uint64_t>::max(),
+                           std::uint64_t first_line = 1);
   // Replaces batch with the next lines; false when there are none left.
   bool next_batch(std::vector<RawLine>& batch);
 
  private:
   std::ifstream in_;
-  std::uint64_t line_ = 0;
-  std::uint64_t offset_ = 0;
+  std::uint64_t line_ = 0;    // of the last line read
+  std::uint64_t offset_ = 0;  // of the next line
+  std::uint64_t end_ = 0;
 };
 
 // The string under `key` of the JSON object on the line; errors say FILE:LINE.

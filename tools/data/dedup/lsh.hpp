@@ -13,13 +13,19 @@
 // verification rejects.
 #include <cstdint>
 #include <span>
-#include <utility>
 #include <vector>
+
+#include "rank_exchange.hpp"
 
 namespace mtnlg::data::dedup {
 
 using DocId = std::uint32_t;
-using CandidatePair = std::pair<DocId, DocId>;  // first < second
+
+struct CandidatePair {
+  DocId first = 0;
+  DocId second = 0;  // > first
+  auto operator<=>(const CandidatePair&) const = default;
+};
 
 struct LshShape {
   int bands = 16;
@@ -30,5 +36,16 @@ struct LshShape {
 // (empty documents have no shingles and no meaningful signature). Returns distinct pairs, sorted.
 std::vector<CandidatePair> candidate_pairs(std::span<const std::uint64_t> signatures, std::size_t documents,
                                            const LshShape& shape, const std::vector<std::uint8_t>& eligible);
+
+// The same over documents signed on several ranks (collective). Each rank passes the signatures, global
+// numbers (ascending) and eligibility of its own documents. Each band's bucket keys go to the rank that owns
+// the bucket (key mod ranks), which pairs the members exactly as above: a bucket's first member is its
+// lowest global number, whichever rank signed it. The pairs then go to a rank chosen by hashing the pair, so
+// that a pair found in several bands ends on one rank only. Returns this rank's distinct pairs, sorted; the
+// ranks' pairs together are exactly what one process finds.
+std::vector<CandidatePair> candidate_pairs(std::span<const std::uint64_t> signatures,
+                                           std::span<const DocId> ids, const LshShape& shape,
+                                           const std::vector<std::uint8_t>& eligible,
+                                           const RankExchange& ranks);
 
 }  // namespace mtnlg::data::dedup

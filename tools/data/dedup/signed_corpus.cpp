@@ -9,38 +9,36 @@
 
 namespace mtnlg::data::dedup {
 
-SignedCorpus sign_corpus(const std::vector<DatasetInput>& inputs, const std::string& key,
-                         const ShingleOptions& shingles, const MinHasher& hasher, int workers) {
+void sign_dataset(const DatasetInput& input, std::uint32_t dataset, const LineRange& range,
+                  const std::string& key, const ShingleOptions& shingles, const MinHasher& hasher,
+                  int workers, SignedCorpus& corpus) {
+  MTNLG_CHECK(corpus.per_dataset.size() == dataset, "datasets must be signed in input order");
   const std::size_t width = static_cast<std::size_t>(hasher.permutations());
-  SignedCorpus corpus;
+  JsonlLineReader reader(input.path, range.begin, range.end, range.first_line);
   std::vector<RawLine> batch;
-  for (std::size_t d = 0; d < inputs.size(); ++d) {
-    JsonlLineReader reader(inputs[d].path);
-    std::size_t count = 0;
-    while (reader.next_batch(batch)) {
-      const std::size_t first = corpus.documents.size();
-      // Document indices are 32-bit (DocId) to halve the memory of the LSH and union-find passes.
-      MTNLG_CHECK(first + batch.size() < std::numeric_limits<std::uint32_t>::max(),
-                  "more than 4 billion documents: split the corpus");
-      corpus.documents.resize(first + batch.size());
-      corpus.signatures.resize((first + batch.size()) * width);
-      corpus.has_shingles.resize(first + batch.size());
-      parallel_chunks(batch.size(), workers, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t i = begin; i < end; ++i) {
-          const RawLine& raw = batch[i];
-          const auto set = shingle_set(document_text(raw.bytes, inputs[d].path, raw.line, key), shingles);
-          corpus.documents[first + i] =
-              DocumentRef{static_cast<std::uint32_t>(d), raw.line, raw.offset, raw.bytes.size()};
-          corpus.has_shingles[first + i] = !set.empty();
-          hasher.sign(set, std::span(corpus.signatures).subspan((first + i) * width, width));
-        }
-      });
-      for (const RawLine& raw : batch) corpus.text_bytes += raw.bytes.size();
-      count += batch.size();
-    }
-    corpus.per_dataset.push_back(count);
+  std::size_t count = 0;
+  while (reader.next_batch(batch)) {
+    const std::size_t first = corpus.documents.size();
+    // Document indices are 32-bit (DocId) to halve the memory of the LSH and union-find passes. (Checked
+    // here to fail early; the total over all ranks is checked when they are numbered.)
+    MTNLG_CHECK(first + batch.size() < std::numeric_limits<std::uint32_t>::max(),
+                "more than 4 billion documents: split the corpus");
+    corpus.documents.resize(first + batch.size());
+    corpus.signatures.resize((first + batch.size()) * width);
+    corpus.has_shingles.resize(first + batch.size());
+    parallel_chunks(batch.size(), workers, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        const RawLine& raw = batch[i];
+        const auto set = shingle_set(document_text(raw.bytes, input.path, raw.line, key), shingles);
+        corpus.documents[first + i] = DocumentRef{dataset, raw.line, raw.offset, raw.bytes.size()};
+        corpus.has_shingles[first + i] = !set.empty();
+        hasher.sign(set, std::span(corpus.signatures).subspan((first + i) * width, width));
+      }
+    });
+    for (const RawLine& raw : batch) corpus.text_bytes += raw.bytes.size();
+    count += batch.size();
   }
-  return corpus;
+  corpus.per_dataset.push_back(count);
 }
 
 }  // namespace mtnlg::data::dedup

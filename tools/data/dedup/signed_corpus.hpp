@@ -1,13 +1,14 @@
 #pragma once
-// Pass one of dedup: every document of every dataset, read once, as a reference to where it lives plus its
-// MinHash signature. This is what dedup holds for the whole corpus: permutations × 8 bytes of signature and
-// 32 bytes of reference per document (1,056 bytes at the default 128 permutations); the texts themselves are
-// only held one batch at a time.
+// Pass one of dedup: the documents of this rank's share of every dataset (all of them with one process), read
+// once, as a reference to where each lives plus its MinHash signature. This is what a rank holds for its
+// share: permutations × 8 bytes of signature and 32 bytes of reference per document (1,056 bytes at the
+// default 128 permutations); the texts themselves are only held one batch at a time.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "jsonl_documents.hpp"
+#include "line_ranges.hpp"
 #include "minhash.hpp"
 #include "shingles.hpp"
 
@@ -17,12 +18,16 @@ struct SignedCorpus {
   std::vector<DocumentRef> documents;      // datasets in input order, each in line order
   std::vector<std::uint64_t> signatures;   // documents.size() rows of permutations values
   std::vector<std::uint8_t> has_shingles;  // 0 for empty documents: never a duplicate, always kept
-  std::vector<std::size_t> per_dataset;    // documents in each dataset
+  std::vector<std::size_t> per_dataset;    // documents in each dataset signed so far
   std::size_t text_bytes = 0;
 };
 
-// Signatures are computed by `workers` threads over each batch; the result does not depend on workers.
-SignedCorpus sign_corpus(const std::vector<DatasetInput>& inputs, const std::string& key,
-                         const ShingleOptions& shingles, const MinHasher& hasher, int workers);
+// Appends the documents of `range` of dataset number `dataset` (the next one: datasets are signed in input
+// order). Signatures are computed by `workers` threads over each batch; the result does not depend on
+// workers. Throws mtnlg::Error naming FILE:LINE for a line that is not a JSON object with a string field
+// `key`.
+void sign_dataset(const DatasetInput& input, std::uint32_t dataset, const LineRange& range,
+                  const std::string& key, const ShingleOptions& shingles, const MinHasher& hasher,
+                  int workers, SignedCorpus& corpus);
 
 }  // namespace mtnlg::data::dedup

@@ -3,7 +3,6 @@
 #include <chrono>
 #include <fstream>
 #include <future>
-#include <iostream>
 
 #include <nlohmann/json.hpp>
 
@@ -48,11 +47,10 @@ class DocumentSource {
       : name_(reads_stdin(input) ? std::string("<stdin>") : input.string()),
         keys_(std::move(keys)),
         json_(is_json_lines(input)) {
-    if (!reads_stdin(input)) {
-      file_.open(input, std::ios::binary);
-      MTNLG_CHECK(file_.good(), str("cannot read ", input.string(), ": no such file or not readable"));
-    }
-    in_ = reads_stdin(input) ? &std::cin : &file_;
+    // Standard input through its file descriptor: std::cin, synchronised with C stdio, reads a pipe at a
+    // fraction of the speed of a file stream.
+    file_.open(reads_stdin(input) ? std::filesystem::path("/dev/stdin") : input, std::ios::binary);
+    MTNLG_CHECK(file_.good(), str("cannot read ", name_, ": no such file or not readable"));
   }
 
   Batch next() {
@@ -60,7 +58,7 @@ class DocumentSource {
     batch.texts.assign(keys_.size(), {});
     std::string line;
     while (batch.texts[0].size() < kBatchDocuments && batch.text_bytes < kBatchTextBytes &&
-           std::getline(*in_, line)) {
+           std::getline(file_, line)) {
       ++line_number_;
       bytes_done_ += line.size() + 1;
       if (json_) {
@@ -72,8 +70,8 @@ class DocumentSource {
         pending_ += pending_.empty() ? line : "\n" + line;
       }
     }
-    MTNLG_CHECK(!in_->bad(), str("cannot read ", name_, " after line ", line_number_, " (I/O error)"));
-    if (in_->eof()) flush_paragraph(batch);
+    MTNLG_CHECK(!file_.bad(), str("cannot read ", name_, " after line ", line_number_, " (I/O error)"));
+    if (file_.eof()) flush_paragraph(batch);
     batch.input_bytes_done = bytes_done_;
     return batch;
   }
@@ -106,7 +104,6 @@ class DocumentSource {
 
   std::string name_;
   std::ifstream file_;
-  std::istream* in_;
   std::vector<std::string> keys_;
   bool json_;
   std::size_t line_number_ = 0;

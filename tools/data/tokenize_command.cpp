@@ -43,9 +43,10 @@ struct Batch {
 // while the previous one is tokenized.
 class DocumentSource {
  public:
-  DocumentSource(const std::filesystem::path& input, std::vector<std::string> keys)
+  DocumentSource(const std::filesystem::path& input, std::vector<std::string> keys, BadLines& bad_lines)
       : name_(reads_stdin(input) ? std::string("<stdin>") : input.string()),
         keys_(std::move(keys)),
+        bad_lines_(bad_lines),
         json_(is_json_lines(input)) {
     // Standard input through its file descriptor: std::cin, synchronised with C stdio, reads a pipe at a
     // fraction of the speed of a file stream.
@@ -77,20 +78,24 @@ class DocumentSource {
   }
 
  private:
+  // A line missing any of the keys is bad as a whole: every key's dataset must have the same documents.
   void add_json_document(const std::string& line, Batch& batch) {
+    const std::string where = str(name_, ":", line_number_);
     nlohmann::json doc;
     try {
       doc = nlohmann::json::parse(line);
     } catch (const std::exception& e) {
-      fail(str(name_, ":", line_number_, ": not a JSON object: ", e.what()));
+      return bad_lines_.reject(where, str("not a JSON object: ", e.what()));
     }
-    MTNLG_CHECK(doc.is_object(),
-                str(name_, ":", line_number_, ": not a JSON object: a JSON ", doc.type_name()));
+    if (!doc.is_object()) return bad_lines_.reject(where, str("not a JSON object: a JSON ", doc.type_name()));
+    for (const std::string& key : keys_) {
+      const auto it = doc.find(key);
+      if (it == doc.end() || !it->is_string())
+        return bad_lines_.reject(where,
+                                 str("no string field '", key, "' (choose the field with --json-keys)"));
+    }
     for (std::size_t k = 0; k < keys_.size(); ++k) {
-      const auto it = doc.find(keys_[k]);
-      MTNLG_CHECK(it != doc.end() && it->is_string(), str(name_, ":", line_number_, ": no string field '",
-                                                          keys_[k], "' (choose the field with --json-keys)"));
-      batch.texts[k].push_back(it->get<std::string>());
+      batch.texts[k].push_back(doc[keys_[k]].get<std::string>());
       batch.text_bytes += batch.texts[k].back().size();
     }
   }
@@ -105,6 +110,7 @@ class DocumentSource {
   std::string name_;
   std::ifstream file_;
   std::vector<std::string> keys_;
+  BadLines& bad_lines_;
   bool json_;
   std::size_t line_number_ = 0;
   std::uint64_t bytes_done_ = 0;
@@ -139,7 +145,8 @@ TokenizeReport tokenize(const TokenizeOptions& options) {
     writers.push_back(std::make_unique<IndexedDatasetWriter>(report.outputs.back(), dtype));
   }
 
-  DocumentSource source(options.input, options.json_keys);
+  BadLines bad_lines(options.bad_lines);
+  DocumentSource source(options.input, options.json_keys, bad_lines);
   BatchEncoder encoder(tokenizer, options.append_eod, options.workers);
   ProgressMeter progress("tokenize", input_size(options.input), options.progress);
   // Reading and parsing the next batch (one thread) overlaps tokenizing the current one (the workers).
@@ -159,6 +166,7 @@ TokenizeReport tokenize(const TokenizeOptions& options) {
     progress.update(batch.input_bytes_done, report.documents);
   }
   progress.finish();
+  report.bad_lines_skipped = bad_lines.skipped();
   MTNLG_CHECK(report.documents > 0,
               str(reads_stdin(options.input) ? std::string("standard input") : options.input.string(),
                   " has no documents"));

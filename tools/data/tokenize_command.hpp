@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "io/bad_lines.hpp"
 #include "progress_meter.hpp"
 
 namespace mtnlg::data {
@@ -17,14 +18,16 @@ struct TokenizeOptions {
   std::vector<std::string> json_keys{"text"};
   bool append_eod = false;
   int workers = 1;
-  std::filesystem::path vocab_dir;                  // empty: the GPT-2 vocabulary shipped with mtnlg
-  ProgressMode progress = ProgressMode::automatic;  // a progress line on stderr (auto: when it is a terminal)
+  std::filesystem::path vocab_dir;  // empty: the GPT-2 vocabulary shipped with mtnlg
+  ProgressMode progress = ProgressMode::automatic;
+  BadLinePolicy bad_lines = BadLinePolicy::fail;  // a progress line on stderr (auto: when it is a terminal)
 };
 
 struct TokenizeReport {
   std::size_t documents = 0;
   std::size_t tokens = 0;
   std::size_t bytes = 0;  // of text tokenized
+  std::size_t bad_lines_skipped = 0;
   double seconds = 0.0;
   std::vector<std::filesystem::path> outputs;  // one prefix per key
 };

@@ -42,7 +42,12 @@ CommandRun setup_decontaminate(CLI::App& sub) {
       ->capture_default_str();
   sub.add_option("--max-splits", options->cut.max_splits, "documents split more often than this are dropped")
       ->capture_default_str();
-  return [options, task_arguments] {
+  auto bad_lines = std::make_shared<std::string>("fail");
+  sub.add_option("--bad-lines", *bad_lines,
+                 std::string(kBadLinesHelp) + "; a bad line in a --task file is always fatal")
+      ->capture_default_str();
+  return [options, task_arguments, bad_lines] {
+    options->bad_lines = parse_bad_line_policy(*bad_lines);
     for (const auto& argument : *task_arguments)
       options->tasks.push_back(decontaminate::parse_task_argument(argument));
     const auto s = decontaminate::decontaminate(*options);
@@ -59,6 +64,8 @@ CommandRun setup_decontaminate(CLI::App& sub) {
         "%zu dropped for too many splits, %zu dropped with every piece too short\n",
         s.documents_in, s.documents_out, s.documents_untouched, s.documents_split, s.pieces_kept,
         s.pieces_dropped, s.documents_dropped_splits, s.documents_dropped_short);
+    if (s.bad_lines_skipped > 0)
+      std::printf("skipped %zu bad lines (--bad-lines skip)\n", s.bad_lines_skipped);
     std::printf("wrote %s%s%s; %.1f MB in %.2f s, the two passes over it %.2f s (%.2f MB/s)\n",
                 options->output.string().c_str(), options->report.empty() ? "" : " and ",
                 options->report.string().c_str(), s.bytes / 1e6, s.seconds, s.scan_seconds,

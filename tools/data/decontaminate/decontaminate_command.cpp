@@ -31,8 +31,8 @@ void add_task_file(const DecontaminateOptions& options, const TaskFile& file, Ng
   const tasks::TaskSpec& spec = tasks::all_tasks()[index];
   JsonLinesReader lines(file.path);
   std::string line;
-  while (lines.next(line)) {
-    const nlohmann::json example = lines.parse(line);
+  nlohmann::json example;
+  while (lines.next_document(line, example, "")) {
     std::vector<std::string> texts;
     try {
       texts = spec.texts(example);
@@ -129,12 +129,14 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
   std::vector<Match> matches;
   std::vector<std::uint64_t> candidates;
   std::string line;
+  BadLines bad_lines(options.bad_lines);
+  std::vector<std::size_t> skipped_lines;  // pass 2 leaves them out too
   {
-    JsonLinesReader lines(options.input);
+    JsonLinesReader lines(options.input, &bad_lines);
     std::uint64_t document = 0;
-    while (lines.next(line)) {
+    nlohmann::json doc;
+    while (lines.next_document(line, doc, options.json_key)) {
       summary.bytes += line.size() + 1;
-      const nlohmann::json doc = lines.parse(line);
       const std::string& text = lines.text(doc, options.json_key);
       split_words(text, words);
       table.find(text, words, matches);
@@ -149,6 +151,8 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
       ++document;
     }
     summary.documents_in = document;
+    skipped_lines = lines.skipped_lines();
+    summary.bad_lines_skipped = skipped_lines.size();
   }
   std::vector<bool> active(table.ngrams().size());
   for (std::size_t id = 0; id < active.size(); ++id) {
@@ -169,8 +173,12 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
   if (!options.report.empty()) report = std::make_unique<AtomicOutputFile>(options.report);
   JsonLinesReader lines(options.input);
   std::uint64_t document = 0;
-  std::size_t next_candidate = 0;
+  std::size_t next_candidate = 0, next_skipped = 0;
   while (lines.next(line)) {
+    if (next_skipped < skipped_lines.size() && skipped_lines[next_skipped] == lines.line_number()) {
+      ++next_skipped;
+      continue;
+    }
     const bool candidate = next_candidate < candidates.size() && candidates[next_candidate] == document;
     ++document;
     if (!candidate) {
@@ -179,7 +187,7 @@ DecontaminateSummary decontaminate(const DecontaminateOptions& options) {
       continue;
     }
     ++next_candidate;
-    nlohmann::json doc = lines.parse(line);
+    nlohmann::json doc = nlohmann::json::parse(line);  // pass 1 found it a document
     const std::string text = lines.text(doc, options.json_key);
     split_words(text, words);
     table.find(text, words, matches);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "decontaminate/cut.hpp"
+#include "io/bad_lines.hpp"
 
 namespace mtnlg::data::decontaminate {
 
@@ -31,6 +32,7 @@ struct DecontaminateOptions {
   std::size_t min_ngram = 8;
   std::size_t max_ngram_docs = 10;
   CutOptions cut;
+  BadLinePolicy bad_lines = BadLinePolicy::fail;  // of the training corpus; a bad task line is always fatal
 };
 
 // "NAME=FILE" as --task takes it.
@@ -53,7 +55,8 @@ struct DecontaminateSummary {
   std::size_t ngrams = 0;          // distinct in the table
   std::size_t ngrams_ignored = 0;
   std::size_t documents_in = 0;
-  std::size_t documents_out = 0;  // output lines: untouched documents plus kept pieces
+  std::size_t bad_lines_skipped = 0;  // --bad-lines skip: not documents, not written
+  std::size_t documents_out = 0;      // output lines: untouched documents plus kept pieces
   std::size_t documents_untouched = 0;
   std::size_t documents_split = 0;  // with at least one kept piece
   std::size_t documents_dropped_splits = 0;

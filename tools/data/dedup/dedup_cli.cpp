@@ -66,7 +66,10 @@ CommandRun setup_dedup(CLI::App& sub) {
                  "it)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  return [options, inputs, output_dir, unit] {
+  auto bad_lines = std::make_shared<std::string>("fail");
+  sub.add_option("--bad-lines", *bad_lines, kBadLinesHelp)->capture_default_str();
+  return [options, inputs, output_dir, unit, bad_lines] {
+    options->bad_lines = parse_bad_line_policy(*bad_lines);
     for (const std::string& spec : *inputs) options->inputs.push_back(dedup::parse_dataset_input(spec));
     options->output_dir = *output_dir;
     options->shingles.unit = *unit == "char" ? dedup::ShingleUnit::character : dedup::ShingleUnit::word;
@@ -101,6 +104,8 @@ CommandRun setup_dedup(CLI::App& sub) {
     std::printf("%.2f s, %.0f docs/s, %.1f MB of text, %d worker%s\n", r.seconds,
                 r.documents / std::max(r.seconds, 1e-9), r.text_bytes / 1e6, options->workers,
                 options->workers == 1 ? "" : "s");
+    if (r.bad_lines_skipped > 0)
+      std::printf("skipped %zu bad lines (--bad-lines skip)\n", r.bad_lines_skipped);
     std::printf("%d rank%s%s\n", r.ranks, r.ranks == 1 ? "" : "s",
                 r.ranks == 1 ? "" : " (MPI), each signing its share of every dataset");
     for (const auto& p : r.outputs) std::cout << "wrote " << p.string() << "\n";

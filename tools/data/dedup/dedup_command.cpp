@@ -150,10 +150,11 @@ DedupReport dedup(const DedupOptions& options, const RankExchange& ranks) {
   // stops every rank after that dataset, with the message of the first bad line in input order.
   const std::vector<LineRange> ranges = line_ranges_of_this_rank(options.inputs, ranks);
   SignedCorpus mine;
+  BadLines bad_lines(options.bad_lines);
   for (std::size_t d = 0; d < options.inputs.size(); ++d)
     ranks.agree(d, [&] {
       sign_dataset(options.inputs[d], static_cast<std::uint32_t>(d), ranges[d], options.json_key,
-                   options.shingles, hasher, options.workers, mine);
+                   options.shingles, hasher, options.workers, bad_lines, mine);
     });
   const CorpusIndex corpus = index_corpus(mine, ranks);
   std::vector<DocumentRef>().swap(mine.documents);  // the index holds them now
@@ -179,6 +180,7 @@ DedupReport dedup(const DedupOptions& options, const RankExchange& ranks) {
   report.documents = n;
   report.candidate_pairs = ranks.sum(candidates.size());
   report.text_bytes = corpus.text_bytes;
+  report.bad_lines_skipped = ranks.sum(bad_lines.skipped());
   const std::vector<CandidatePair> edges = ranks.all_to_all(std::move(edges_to_root));  // all on rank 0
   report.verified_pairs = edges.size();
 

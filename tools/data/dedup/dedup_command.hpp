@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/bad_lines.hpp"
 #include "jsonl_documents.hpp"
 #include "lsh.hpp"
 #include "rank_exchange.hpp"
@@ -30,6 +31,7 @@ struct DedupOptions {
   double threshold = 0.8;  // exact Jaccard needed to accept a candidate pair when verifying
   bool write_filtered = false;
   int workers = 1;
+  BadLinePolicy bad_lines = BadLinePolicy::fail;
 };
 
 struct DatasetReport {
@@ -47,6 +49,7 @@ struct DedupReport {
   std::size_t candidate_pairs = 0;   // distinct pairs from LSH
   std::size_t verified_pairs = 0;    // candidate pairs accepted (all of them without --verify)
   std::size_t text_bytes = 0;
+  std::size_t bad_lines_skipped = 0;  // over all ranks
   double seconds = 0.0;
   int ranks = 1;
   std::vector<std::filesystem::path> outputs;  // empty on ranks other than 0

@@ -64,19 +64,26 @@ bool JsonlLineReader::next_batch(std::vector<RawLine>& batch) {
   return !batch.empty();
 }
 
-std::string document_text(std::string_view line_bytes, const std::filesystem::path& path, std::uint64_t line,
-                          const std::string& key) {
+bool parse_document_text(std::string_view line_bytes, const std::string& key, std::string& text,
+                         std::string& why) {
   nlohmann::json doc;
   try {
     doc = nlohmann::json::parse(line_bytes);
   } catch (const std::exception& e) {
-    fail(str(path.string(), ":", line, ": not a JSON object: ", e.what()));
+    why = str("not a JSON object: ", e.what());
+    return false;
   }
-  MTNLG_CHECK(doc.is_object(), str(path.string(), ":", line, ": not a JSON object"));
+  if (!doc.is_object()) {
+    why = "not a JSON object";
+    return false;
+  }
   const auto it = doc.find(key);
-  MTNLG_CHECK(it != doc.end() && it->is_string(), str(path.string(), ":", line, ": no string field '", key,
-                                                      "' (choose the field with --json-key)"));
-  return it->get<std::string>();
+  if (it == doc.end() || !it->is_string()) {
+    why = str("no string field '", key, "' (choose the field with --json-key)");
+    return false;
+  }
+  text = it->get<std::string>();
+  return true;
 }
 
 DocumentTextReader::DocumentTextReader(const std::vector<DatasetInput>& inputs, std::string key)
@@ -92,7 +99,11 @@ std::string DocumentTextReader::text(const DocumentRef& document) {
   file.read(buffer_.data(), static_cast<std::streamsize>(document.length));
   MTNLG_CHECK(file.good(), str(input.path.string(), ":", document.line,
                                ": cannot read the document again (was the file changed during dedup?)"));
-  return document_text(buffer_, input.path, document.line, key_);
+  std::string text, why;
+  MTNLG_CHECK(
+      parse_document_text(buffer_, key_, text, why),
+      str(input.path.string(), ":", document.line, ": ", why, " (was the file changed during dedup?)"));
+  return text;
 }
 
 }  // namespace mtnlg::data::dedup

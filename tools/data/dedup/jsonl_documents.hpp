@@ -52,9 +52,10 @@ class JsonlLineReader {
   std::uint64_t end_ = 0;
 };
 
-// The string under `key` of the JSON object on the line; errors say FILE:LINE.
-std::string document_text(std::string_view line_bytes, const std::filesystem::path& path, std::uint64_t line,
-                          const std::string& key);
+// The string under `key` of the JSON object on the line into `text`; false, with the reason in `why`, when
+// the line is not such an object.
+bool parse_document_text(std::string_view line_bytes, const std::string& key, std::string& text,
+                         std::string& why);
 
 // Random access to documents already seen: one open file per dataset, for one thread.
 class DocumentTextReader {

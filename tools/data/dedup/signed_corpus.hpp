@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/bad_lines.hpp"
 #include "jsonl_documents.hpp"
 #include "line_ranges.hpp"
 #include "minhash.hpp"
@@ -24,10 +25,10 @@ struct SignedCorpus {
 
 // Appends the documents of `range` of dataset number `dataset` (the next one: datasets are signed in input
 // order). Signatures are computed by `workers` threads over each batch; the result does not depend on
-// workers. Throws mtnlg::Error naming FILE:LINE for a line that is not a JSON object with a string field
-// `key`.
+// workers. A line that is not a JSON object with a string field `key` goes to `bad_lines`: an error naming
+// FILE:LINE (the first such line of the range), or skipped (not a document).
 void sign_dataset(const DatasetInput& input, std::uint32_t dataset, const LineRange& range,
                   const std::string& key, const ShingleOptions& shingles, const MinHasher& hasher,
-                  int workers, SignedCorpus& corpus);
+                  int workers, BadLines& bad_lines, SignedCorpus& corpus);
 
 }  // namespace mtnlg::data::dedup

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "features.hpp"
+#include "io/bad_lines.hpp"
 
 namespace mtnlg::data::quality {
 
-// Every document's field `key` (errors as FILE:LINE: message); error if the file has no documents.
+// Every document's field `key` (errors as FILE:LINE: message; bad lines skipped when `bad_lines` says so);
+// error if the file has no documents.
 std::vector<SparseFeatures> read_corpus(const std::filesystem::path& path, const std::string& key,
-                                        std::uint32_t feature_count);
+                                        std::uint32_t feature_count, BadLines* bad_lines = nullptr);
 
 }  // namespace mtnlg::data::quality

@@ -18,24 +18,31 @@ namespace {
 using namespace quality;
 
 struct TrainArgs {
-  std::string high, low, model, key = "text";
+  std::string high, low, model, key = "text", bad_lines = "fail";
   TrainOptions options;
 };
 
 struct ApplyArgs {
   std::string model, input, output, scores;
-  std::string rule = "pareto";
+  std::string rule = "pareto", bad_lines = "fail";
   FilterOptions options;
 };
 
-void add_json_key(CLI::App* cmd, std::string& key) {
+void add_input_options(CLI::App* cmd, std::string& key, std::string& bad_lines) {
   cmd->add_option("--json-key", key, "the JSON field holding the document's text")->capture_default_str();
+  cmd->add_option("--bad-lines", bad_lines, kBadLinesHelp)->capture_default_str();
+}
+
+void print_skipped(const BadLines& bad_lines) {
+  if (bad_lines.skipped() > 0) std::printf("skipped %zu bad lines (--bad-lines skip)\n", bad_lines.skipped());
 }
 
 int run_train(const TrainArgs& a) {
+  BadLines bad_lines(parse_bad_line_policy(a.bad_lines));
   LabelledDocuments docs;
-  docs.high = read_corpus(a.high, a.key, a.options.features);
-  docs.low = read_corpus(a.low, a.key, a.options.features);
+  docs.high = read_corpus(a.high, a.key, a.options.features, &bad_lines);
+  docs.low = read_corpus(a.low, a.key, a.options.features, &bad_lines);
+  print_skipped(bad_lines);
   TrainReport r;
   const QualityModel model = train(docs, a.options, r);
   model.save(a.model);
@@ -53,7 +60,9 @@ int run_train(const TrainArgs& a) {
 
 int run_score(const ApplyArgs& a) {
   const QualityModel model = QualityModel::load(a.model);
-  const std::size_t n = score_documents(model, a.input, a.output, a.options.key);
+  BadLines bad_lines(parse_bad_line_policy(a.bad_lines));
+  const std::size_t n = score_documents(model, a.input, a.output, a.options.key, &bad_lines);
+  print_skipped(bad_lines);
   std::cout << "scored " << n << " documents; wrote " << a.output << "\n";
   return 0;
 }
@@ -63,7 +72,9 @@ int run_filter(const ApplyArgs& a) {
   FilterOptions options = a.options;
   options.rule = a.rule == "threshold" ? FilterRule::threshold : FilterRule::pareto;
   if (!a.scores.empty()) options.scores = a.scores;
-  const FilterReport r = filter_documents(model, a.input, a.output, options);
+  BadLines bad_lines(parse_bad_line_policy(a.bad_lines));
+  const FilterReport r = filter_documents(model, a.input, a.output, options, &bad_lines);
+  print_skipped(bad_lines);
   std::printf("kept %zu of %zu documents (%.1f%%)\n", r.kept, r.total, 100.0 * r.kept / r.total);
   std::cout << "wrote " << a.output << (a.scores.empty() ? "" : " and " + a.scores) << "\n";
   return 0;
@@ -76,7 +87,7 @@ CommandRun setup_quality(CLI::App& sub) {
   train_cmd->add_option("--high", t->high, "JSONL of high-quality documents (label 1)")->required();
   train_cmd->add_option("--low", t->low, "JSONL of low-quality documents (label 0)")->required();
   train_cmd->add_option("--model", t->model, "where to write the model (JSON)")->required();
-  add_json_key(train_cmd, t->key);
+  add_input_options(train_cmd, t->key, t->bad_lines);
   train_cmd->add_option("--features", t->options.features, "hashed feature buckets")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 30));
@@ -93,14 +104,14 @@ CommandRun setup_quality(CLI::App& sub) {
   score_cmd->add_option("--model", s->model, "a model from quality train")->required();
   score_cmd->add_option("--input", s->input, "JSONL documents")->required();
   score_cmd->add_option("--output", s->output, "JSONL: the documents with \"quality_score\"")->required();
-  add_json_key(score_cmd, s->options.key);
+  add_input_options(score_cmd, s->options.key, s->bad_lines);
 
   auto f = std::make_shared<ApplyArgs>();
   CLI::App* filter_cmd = sub.add_subcommand("filter", "keep documents by GPT-3's Pareto rule or a threshold");
   filter_cmd->add_option("--model", f->model, "a model from quality train")->required();
   filter_cmd->add_option("--input", f->input, "JSONL documents")->required();
   filter_cmd->add_option("--output", f->output, "JSONL: the kept documents, unchanged")->required();
-  add_json_key(filter_cmd, f->options.key);
+  add_input_options(filter_cmd, f->options.key, f->bad_lines);
   filter_cmd->add_option("--rule", f->rule, "pareto: keep if np.random.pareto(alpha) > 1 - score; threshold")
       ->capture_default_str()
       ->check(CLI::IsMember({"pareto", "threshold"}));

@@ -6,14 +6,17 @@
 #include <optional>
 #include <string>
 
+#include "io/bad_lines.hpp"
 #include "quality_model.hpp"
 
 namespace mtnlg::data::quality {
 
 // Writes every input document with "quality_score" (the probability it is high quality) added as its last
-// field (replacing one already there). Returns the number of documents.
+// field (replacing one already there). Returns the number of documents. Bad lines are fatal, or skipped
+// (not written) when `bad_lines` says so.
 std::size_t score_documents(const QualityModel& model, const std::filesystem::path& input,
-                            const std::filesystem::path& output, const std::string& key);
+                            const std::filesystem::path& output, const std::string& key,
+                            BadLines* bad_lines = nullptr);
 
 enum class FilterRule { pareto, threshold };
 
@@ -34,6 +37,7 @@ struct FilterReport {
 // order (numpy_pareto.hpp); the threshold rule when score >= threshold. Kept documents are written exactly as
 // they were read. Every output is written atomically.
 FilterReport filter_documents(const QualityModel& model, const std::filesystem::path& input,
-                              const std::filesystem::path& output, const FilterOptions& options);
+                              const std::filesystem::path& output, const FilterOptions& options,
+                              BadLines* bad_lines = nullptr);
 
 }  // namespace mtnlg::data::quality

@@ -8,6 +8,7 @@
 #include "pipeline/schedule_simulator.hpp"
 #include "recipe/print_recipe.hpp"
 #include "training/recipe_schema.hpp"
+#include "training/recompute_policy.hpp"
 #include "training/stage.hpp"
 #include "training/topology.hpp"
 
@@ -135,7 +136,10 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
         {.step = 1, .lr = stage.optimizer()->base_lr(), .micro_batches = stage.micro_batches()});
     const AllocStats step = stage.backend().alloc_stats();
     std::cout << "  memory     one training step (meta backend): peak " << bytes_str(step.peak_bytes) << ", "
-              << step.allocations - setup.allocations << " allocations\n";
+              << step.allocations - setup.allocations << " allocations; "
+              << bytes_str(step.peak_bytes - setup.current_bytes)
+              << " above set-up (activations and temporaries, recompute "
+              << RecomputePolicy::from_recipe(recipe).describe() << ")\n";
   } else {
     std::cout << "  memory     one training step: not simulated (the recipe has no [reader] to give input "
                  "shapes)\n";

@@ -9,6 +9,7 @@
 
 #include "cli/logging.hpp"
 #include "mtnlg/log.hpp"
+#include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 #include "mtnlg/training_schedules.hpp"
 #include "pipeline/schedule_simulator.hpp"
@@ -18,6 +19,7 @@
 #include "training/metrics_log.hpp"
 #include "training/process_groups.hpp"
 #include "training/recipe_schema.hpp"
+#include "training/recompute_policy.hpp"
 #include "training/stage.hpp"
 
 namespace mtnlg::host {
@@ -96,6 +98,35 @@ void write_traffic_report(const fs::path& file, const ProcessGroups& groups, con
   write_atomically(file, json + "}}\n");
 }
 
+// Whether the GPT attention core takes its fused path in training, which stores no (T, T) tensor, so that
+// selective recomputation has nothing to redo there (mirrors AttentionCoreLayer::fused; only the hardware
+// FLOPs in metrics.jsonl depend on it).
+bool attention_core_fused(const Table& recipe, Backend& backend) {
+  const Table& model = recipe.get_table("model");
+  const DType dtype = *dtype_from_name(recipe.get_table("train").get_string("dtype"));
+  return model.get_float("attention_dropout") == 0.0 &&
+         model.get_int("hidden") / model.get_int("heads") <= ops::kFlashAttentionMaxHeadDim &&
+         backend.supports(ops::flash_attention.name, dtype) &&
+         backend.supports(ops::flash_attention_backward.name, dtype);
+}
+
+// The backend's allocations during the first step, above what was live before it (parameters, gradients,
+// optimizer state): the stage's peak activation memory. Set-up allocates nothing it frees again, so the
+// step's peak is a new peak of the ledger; every step of a constant batch allocates alike. At debug level
+// every rank logs it (tools/bench/recompute-cpu reads it).
+void log_first_step_memory(const Topology& topology, const RecomputePolicy& recompute,
+                           const AllocStats& before, const AllocStats& after) {
+  if (after.peak_bytes <= before.peak_bytes) {
+    log_debug("memory: pipeline stage ", topology.pp_rank(), ", first step: no new peak (", after.peak_bytes,
+              " B reached in set-up)");
+    return;
+  }
+  log_debug("memory: pipeline stage ", topology.pp_rank(), " (tp ", topology.tp_rank(), ", dp ",
+            topology.dp_rank(), "), first step: peak ", after.peak_bytes - before.current_bytes,
+            " B above the ", before.current_bytes,
+            " B live before it (activations and temporaries; recompute ", recompute.describe(), ")");
+}
+
 }  // namespace
 
 int train(Registry& registry, const TrainOptions& options) {
@@ -161,8 +192,17 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
   const std::int64_t micro_batch = train.get_int("micro_batch"), final_batch = train.get_int("global_batch");
   const std::int64_t eval_interval = train.get_int("eval_interval"), eval_iters = train.get_int("eval_iters");
   const double clip = train.get_float("clip_grad"), peak_lr = stage.optimizer()->base_lr();
-  log_info("training ", options.recipe.string(), " for ", steps, " steps on ", topology.describe(),
-           "; run directory ", run_dir.string());
+  const RecomputePolicy recompute = RecomputePolicy::from_recipe(recipe);
+  log_info(
+      "training ", options.recipe.string(), " for ", steps, " steps on ", topology.describe(),
+      recompute.mode == RecomputeMode::none ? "" : str(", activation recomputation ", recompute.describe()),
+      "; run directory ", run_dir.string());
+  const double layers = static_cast<double>(model.get_int("layers")),
+               hidden = static_cast<double>(model.get_int("hidden"));
+  // Selective recomputation redoes every block's attention core, unless the core takes its fused path.
+  const bool cores_recomputed =
+      recompute.mode == RecomputeMode::selective && !attention_core_fused(recipe, stage.backend());
+  const double core_blocks = cores_recomputed ? layers : 0.0;
   // Each step's batch splits into whole micro-batches on every data-parallel rank.
   const std::int64_t batch_unit = micro_batch * topology.data;
 
@@ -185,6 +225,7 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     if (step == 2 && rank == 1 && std::getenv("MTNLG_PLANT_BUG") != nullptr &&
         std::string(std::getenv("MTNLG_PLANT_BUG")) == "stop-rank-1")
       std::raise(SIGSTOP);
+    const AllocStats before = stage.backend().alloc_stats();
     const auto start = std::chrono::steady_clock::now();
     const StepResult r = stage.engine().train_step({.step = step,
                                                     .lr = lr,
@@ -192,6 +233,7 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
                                                     .micro_batches = static_cast<int>(batch / batch_unit),
                                                     .clip_grad = clip});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (step == 1) log_first_step_memory(topology, recompute, before, stage.backend().alloc_stats());
     progress.step = step;
     progress.consumed_samples += batch;
     progress.consumed_tokens = progress.consumed_samples * seq;
@@ -205,11 +247,14 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     m.grad_norm = r.grad_norm;
     m.step_time_s = seconds;
     m.tokens_per_s = static_cast<double>(batch * seq) / seconds;
-    m.tflops_per_device = gpt_flops_per_iteration(static_cast<double>(batch), static_cast<double>(seq),
-                                                  static_cast<double>(model.get_int("layers")),
-                                                  static_cast<double>(model.get_int("hidden")),
-                                                  static_cast<double>(model.get_int("padded_vocab"))) /
-                          seconds / 1e12 / world;
+    const double model_flops =
+        gpt_flops_per_iteration(static_cast<double>(batch), static_cast<double>(seq), layers, hidden,
+                                static_cast<double>(model.get_int("padded_vocab")));
+    const double recompute_flops = gpt_recompute_flops_per_iteration(
+        static_cast<double>(batch), static_cast<double>(seq), hidden,
+        static_cast<double>(recompute.full_blocks(model.get_int("layers"))), core_blocks);
+    m.tflops_per_device = model_flops / seconds / 1e12 / world;
+    m.hardware_tflops_per_device = (model_flops + recompute_flops) / seconds / 1e12 / world;
     if (eval_interval > 0 && (step % eval_interval == 0 || step == steps))
       m.val_loss = stage.engine().evaluate("valid", 0, static_cast<int>(eval_iters));
     if (metrics) metrics->write(m);

@@ -144,7 +144,10 @@ StepResult Engine::train_step(const StepRequest& request) {
   std::vector<MicroBatch> mbs(static_cast<std::size_t>(request.micro_batches));
   for (auto& mb : mbs) {
     mb.chunks.resize(chunks_.size());
-    for (std::size_t c = 0; c < chunks_.size(); ++c) mb.chunks[c].saved.resize(chunks_[c].layers.size());
+    for (std::size_t c = 0; c < chunks_.size(); ++c) {
+      mb.chunks[c].saved.resize(chunks_[c].layers.size());
+      mb.chunks[c].recompute_inputs.resize(chunks_[c].layers.size());
+    }
   }
   StepResult result;
   result.samples = static_cast<std::int64_t>(options_.micro_batch) * request.micro_batches * options_.dp_size;
@@ -338,9 +341,17 @@ LayerStep Engine::layer_step(const MicroBatch& mb, int chunk, std::size_t i, int
 void Engine::forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, bool training) {
   ChunkState& cs = mb.chunks[chunk];
   Tensor x = cs.input;
-  for (std::size_t i = 0; i < chunks_[chunk].layers.size(); ++i)
-    x = chunks_[chunk].layers[i]->forward(layer_step(mb, chunk, i, index, first_sample, training, 1.0), x,
-                                          cs.saved[i]);
+  for (std::size_t i = 0; i < chunks_[chunk].layers.size(); ++i) {
+    const LayerStep step = layer_step(mb, chunk, i, index, first_sample, training, 1.0);
+    if (training && recomputes(chunk, i)) {
+      // Full recomputation: what the layer saves goes as soon as it returns; its input stays for the rerun.
+      cs.recompute_inputs[i] = x;
+      SavedState discarded;
+      x = chunks_[chunk].layers[i]->forward(step, x, discarded);
+    } else {
+      x = chunks_[chunk].layers[i]->forward(step, x, cs.saved[i]);
+    }
+  }
   cs.output = x;
   cs.input = Tensor();  // the first layer saved what it needs
   cs.forwarded = true;
@@ -350,6 +361,16 @@ void Engine::backward(MicroBatch& mb, int chunk, int index, std::int64_t first_s
   ChunkState& cs = mb.chunks[chunk];
   Tensor dy = cs.grad_in;
   for (std::size_t i = chunks_[chunk].layers.size(); i-- > 0;) {
+    if (cs.recompute_inputs[i].defined()) {
+      // The forward again, exactly as it first ran (same step, so the same dropout masks), for its saved
+      // state only: one layer's state is alive at a time. Its output is not needed.
+      const std::int64_t sample = options_.planted_bug == "recompute-other-dropout"
+                                      ? first_sample + options_.micro_batch
+                                      : first_sample;
+      chunks_[chunk].layers[i]->forward(layer_step(mb, chunk, i, index, sample, true, 1.0),
+                                        cs.recompute_inputs[i], cs.saved[i]);
+      cs.recompute_inputs[i] = Tensor();
+    }
     dy = chunks_[chunk].layers[i]->backward(layer_step(mb, chunk, i, index, first_sample, true, loss_weight),
                                             dy, cs.saved[i]);
     cs.saved[i].clear();

@@ -1,7 +1,8 @@
 #pragma once
 // The engine runs one rank's part of the model: it executes the instruction stream a schedule generated for
 // this pipeline stage, and knows nothing about which schedule that was. Per (micro-batch, chunk) it keeps the
-// layers' saved state, so any number of micro-batches may be in flight. Around the layers it does the 3D
+// layers' saved state (only the input of a layer marked for full recomputation), so any number of
+// micro-batches may be in flight. Around the layers it does the 3D
 // parallelism: point-to-point between stages, the tied-embedding all-reduce between the first and last stage,
 // the data-parallel gradient reduction (bucketed all-reduce overlapped with the backward pass, or ZeRO-1's
 // reduce-scatter / sharded update / all-gather) and the global gradient norm over every group.
@@ -43,7 +44,8 @@ struct EngineOptions {
   std::map<std::string, TieOrigin, std::less<>> ties;
   // A test hook (environment MTNLG_PLANT_BUG), so the suite can show its checks catch real bugs:
   // "loss-not-divided-by-dp" weighs each micro-batch 1/M instead of 1/(M·DP); "tensor-replicas-drift" nudges
-  // a replicated parameter on tensor rank 1 after each update. Empty: none.
+  // a replicated parameter on tensor rank 1 after each update; "recompute-other-dropout" runs recomputed
+  // forwards with the next micro-batch's sample index, so their dropout masks differ. Empty: none.
   std::string planted_bug;
 };
 
@@ -51,6 +53,13 @@ struct EngineOptions {
 struct ChunkLayers {
   std::vector<Layer*> layers;
   std::vector<int> indices;
+  // Full activation recomputation, per layer (empty: none). A marked layer's training forward keeps only its
+  // input, and its saved state is rebuilt by running the forward again just before its backward. The engine
+  // does this for any layer, so a model needs no code for it; the stage marks the transformer blocks
+  // (training/recompute_policy.hpp). Dropout keyed by (seed, layer, sample, element) and deterministic
+  // kernels make the second forward bitwise the first; with tensor parallelism it repeats the layer's
+  // all-reduces, as Megatron's does.
+  std::vector<bool> recompute;
 };
 
 struct StepRequest {
@@ -94,6 +103,9 @@ class Engine {
     Tensor grad_out;  // gradient of the input, to send
     WorkHandle recv_activation, recv_grad;
     std::vector<SavedState> saved;  // one per layer of the chunk
+    // Full recomputation: per layer, the input its forward runs again from before its backward (undefined
+    // for layers that keep their saved state).
+    std::vector<Tensor> recompute_inputs;
     bool loaded = false, forwarded = false, backwarded = false;
   };
   struct MicroBatch {
@@ -122,6 +134,10 @@ class Engine {
                        bool training, double loss_weight) const;
   void forward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, bool training);
   void backward(MicroBatch& mb, int chunk, int index, std::int64_t first_sample, double loss_weight);
+  bool recomputes(int chunk, std::size_t i) const {
+    const std::vector<bool>& r = chunks_[chunk].recompute;
+    return i < r.size() && r[i];
+  }
   WorkHandle post_p2p(bool send, const Tensor& t, int micro_batch, int to_virtual, bool gradient);
   void layer_backward_done(std::size_t flat_layer, int micro_batches);
   void plan_buckets();

@@ -23,6 +23,7 @@ std::string metrics_json(const StepMetrics& m) {
           ", \"lr\": ", number(m.lr), ", \"batch\": ", m.batch, ", \"grad_norm\": ", number(m.grad_norm),
           ", \"step_time_s\": ", number(m.step_time_s), ", \"tokens_per_s\": ", number(m.tokens_per_s),
           ", \"tflops_per_device\": ", number(m.tflops_per_device),
+          ", \"hardware_tflops_per_device\": ", number(m.hardware_tflops_per_device),
           ", \"mfu\": ", m.mfu ? number(*m.mfu) : "null");
   if (m.val_loss) s += ", \"val_loss\": " + number(*m.val_loss);
   return s + "}";
@@ -41,6 +42,12 @@ void MetricsLog::write(const StepMetrics& m) {
 double gpt_flops_per_iteration(double batch, double seq, double layers, double hidden, double vocab) {
   return 72.0 * batch * seq * layers * hidden * hidden *
          (1.0 + seq / (6.0 * hidden) + vocab / (12.0 * layers * hidden));
+}
+
+double gpt_recompute_flops_per_iteration(double batch, double seq, double hidden, double full_blocks,
+                                         double core_blocks) {
+  const double core = 4.0 * batch * seq * seq * hidden;
+  return full_blocks * (24.0 * batch * seq * hidden * hidden + core) + core_blocks * core;
 }
 
 }  // namespace mtnlg::host

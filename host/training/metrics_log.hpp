@@ -18,9 +18,10 @@ struct StepMetrics {
   double grad_norm = 0.0;
   double step_time_s = 0.0;
   double tokens_per_s = 0.0;
-  double tflops_per_device = 0.0;
-  std::optional<double> mfu;       // null where the device's peak is unknown (CPUs)
-  std::optional<double> val_loss;  // on steps that evaluate
+  double tflops_per_device = 0.0;           // model FLOPs: the same for every recomputation mode
+  double hardware_tflops_per_device = 0.0;  // FLOPs computed, recomputation included
+  std::optional<double> mfu;                // null where the device's peak is unknown (CPUs)
+  std::optional<double> val_loss;           // on steps that evaluate
 };
 
 class MetricsLog {
@@ -39,5 +40,12 @@ std::string metrics_json(const StepMetrics& m);
 // FLOPs of one training iteration of a GPT without activation recomputation (Narayanan et al. 2021):
 // 72·B·s·l·h²·(1 + s/(6h) + V/(12·l·h)), B samples of s tokens, l layers, hidden h, (padded) vocabulary V.
 double gpt_flops_per_iteration(double batch, double seq, double layers, double hidden, double vocab);
+
+// FLOPs activation recomputation adds to one iteration (hardware minus model FLOPs): another forward pass of
+// `full_blocks` blocks, 24·B·s·h² + 4·B·s²·h each, and of the attention core alone (q·kᵀ and P·v) of
+// `core_blocks` blocks, 4·B·s²·h each. With every block fully recomputed, model + this is Narayanan et al.'s
+// 96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)): four forward passes' worth of block FLOPs instead of three.
+double gpt_recompute_flops_per_iteration(double batch, double seq, double hidden, double full_blocks,
+                                         double core_blocks);
 
 }  // namespace mtnlg::host

@@ -1,5 +1,6 @@
 #include "training/recipe_schema.hpp"
 
+#include <map>
 #include <span>
 
 #include "mtnlg/str.hpp"
@@ -38,6 +39,15 @@ const mtnlg_key_spec kTrainKeys[] = {
     {"eval_interval", MTNLG_KEY_INT, "0", "steps between validation-loss evaluations; 0 = never", nullptr},
     {"eval_iters", MTNLG_KEY_INT, "4", "micro-batches of the validation split per evaluation", nullptr},
     {"clip_grad", MTNLG_KEY_FLOAT, "1.0", "clip the global gradient norm to this; 0 = no clipping", nullptr},
+    {"recompute", MTNLG_KEY_STRING, "\"none\"",
+     "activation recomputation (Megatron's --recompute-granularity): full = a block's forward keeps only its "
+     "input and runs again before its backward; selective = only the attention core's (T, T) activations "
+     "are recomputed",
+     "none|full|selective"},
+    {"recompute_interval", MTNLG_KEY_INT, "1",
+     "full recomputation: the blocks whose number (0-based among the blocks) is a multiple of this are "
+     "recomputed; 1 = every block",
+     nullptr},
 };
 
 const mtnlg_key_spec kParallelKeys[] = {
@@ -232,6 +242,14 @@ void validate_recipe(Table& recipe, const Registry& registry) {
            train.get_int("micro_batch"), ")"));
   if (train.get_int("eval_interval") < 0)
     at(*train.find("eval_interval"), "train.eval_interval must be >= 0");
+  require_positive(train, "train", "recompute_interval");
+  // With "none" the interval is ignored, so that --set train.recompute=none turns recomputation off in any
+  // recipe; with "selective" it would be a promise the setting does not keep (every block's core is redone).
+  const Value& interval = *train.find("recompute_interval");
+  if (train.get_string("recompute") == "selective" && interval.as_int() != 1)
+    at(interval, str("train.recompute_interval = ", interval.as_int(),
+                     " applies only to train.recompute = \"full\"; selective recomputation redoes every "
+                     "block's attention core: remove the interval or use \"full\""));
 
   Table& parallel = section(recipe, "parallel");
   recipe::validate_table(parallel, "[parallel]", kParallelKeys);
@@ -288,6 +306,15 @@ std::vector<StackEntry> expand_stack(const Table& recipe) {
     ++n;
   }
   return out;
+}
+
+int blocks_entry(const std::vector<StackEntry>& layers) {
+  std::map<int, int> per_entry;
+  for (const StackEntry& e : layers) ++per_entry[e.entry];
+  int entry = 0, most = 0;
+  for (const auto& [e, n] : per_entry)
+    if (n > most) entry = e, most = n;
+  return entry;
 }
 
 }  // namespace mtnlg::host

@@ -29,5 +29,9 @@ struct StackEntry {
   int entry = 0;  // which [[model.stack]] table it came from
 };
 std::vector<StackEntry> expand_stack(const Table& recipe);
+// The transformer blocks: the [[model.stack]] entry repeated most often (the first such), as
+// StackEntry::entry. The default pipeline split divides them among the stages; full recomputation recomputes
+// them.
+int blocks_entry(const std::vector<StackEntry>& layers);
 
 }  // namespace mtnlg::host

@@ -1,11 +1,13 @@
 #include "training/stage.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <set>
 
 #include "mtnlg/str.hpp"
 #include "training/recipe_schema.hpp"
+#include "training/recompute_policy.hpp"
 
 namespace mtnlg::host {
 
@@ -43,6 +45,14 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
   layer_factory_ = std::make_unique<RegistryLayerFactory>(registry, recipe, backend_.get());
   const int stages = topology_.pipeline, chunks = topology_.chunks, stage = topology_.pp_rank();
   const auto partition = partition_layers(recipe, topology_.virtual_stages());
+  // Full recomputation marks the transformer blocks, numbered over the whole model so that a block
+  // recomputes in every layout alike.
+  const RecomputePolicy recompute = RecomputePolicy::from_recipe(recipe);
+  const std::vector<StackEntry> stack = expand_stack(recipe);
+  const int blocks_at = blocks_entry(stack);
+  const int first_block = std::find_if(stack.begin(), stack.end(), [&](const StackEntry& e) {
+                            return e.entry == blocks_at;
+                          })->index;
   std::vector<ChunkLayers> mine(chunks);
   std::map<std::string, TieOrigin, std::less<>> ties;
   std::map<std::string, std::set<int>, std::less<>> tie_stages;
@@ -61,6 +71,8 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
       if (v % stages != stage) continue;
       mine[v / stages].layers.push_back(layer.get());
       mine[v / stages].indices.push_back(e.index);
+      mine[v / stages].recompute.push_back(e.entry == blocks_at &&
+                                           recompute.recomputes_block(e.index - first_block));
       layers_.push_back(std::move(layer));
       layer_indices_.push_back(e.index);
     }

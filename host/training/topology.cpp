@@ -1,7 +1,6 @@
 #include "training/topology.hpp"
 
 #include <algorithm>
-#include <map>
 
 #include "mtnlg/str.hpp"
 #include "recipe/recipe_error.hpp"
@@ -82,14 +81,11 @@ std::vector<std::vector<StackEntry>> partition_layers(const Table& recipe, int v
                                 str("parallel.stage_layers sums to ", sum, " but the model has ", total,
                                     " layers (expanded [[model.stack]] entries)"));
   } else {
-    // The blocks: the stack entry repeated most often (the first such).
-    std::map<int, int> per_entry;
-    for (const StackEntry& e : layers) ++per_entry[e.entry];
-    int blocks_entry = 0, blocks = 0;
-    for (const auto& [entry, n] : per_entry)
-      if (n > blocks) blocks_entry = entry, blocks = n;
+    const int blocks_at = blocks_entry(layers);
+    const int blocks = static_cast<int>(std::count_if(
+        layers.begin(), layers.end(), [&](const StackEntry& e) { return e.entry == blocks_at; }));
     int before = 0;
-    while (before < total && layers[before].entry != blocks_entry) ++before;
+    while (before < total && layers[before].entry != blocks_at) ++before;
     const int after = total - before - blocks;
     if (blocks % virtual_stages != 0) {
       const Value& n = *recipe.find_path("model.layers");

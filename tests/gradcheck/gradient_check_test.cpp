@@ -179,6 +179,10 @@ TEST(GradientCheck, AttentionCore) {
 TEST(GradientCheck, AttentionCoreFused) {
   check_layer({"causal_attention_core", {}, LayerCase::Input::qkv, {"model.attention_dropout=0.0"}});
 }
+// Selective recomputation: the backward recomputes the probabilities and their dropout from q and k.
+TEST(GradientCheck, AttentionCoreSelectiveRecomputation) {
+  check_layer({"causal_attention_core", {}, LayerCase::Input::qkv, {"train.recompute=selective"}});
+}
 TEST(GradientCheck, SelfAttention) {
   check_layer({"causal_self_attention", {}, LayerCase::Input::hidden});
 }
@@ -240,9 +244,10 @@ TEST(AttentionCoreFusedPath, MatchesTheUnfusedPath) {
 
 // The whole GPT through the engine: embedding, 2 blocks, final norm, tied LM head; dropout on; 2
 // micro-batches.
-TEST(GradientCheck, WholeModelThroughTheEngine) {
+void check_whole_model(std::vector<std::string> overrides) {
+  overrides.push_back("train.global_batch=4");
   host::Registry registry;
-  host::Stage stage(small_gpt(registry, {"train.global_batch=4"}), registry);
+  host::Stage stage(small_gpt(registry, overrides), registry);
   Backend& be = stage.backend();
   const host::StepRequest request{.step = 1, .lr = 0.0, .first_sample = 3, .micro_batches = 2};
   const auto loss = [&] { return stage.engine().train_step(request).loss; };
@@ -255,4 +260,12 @@ TEST(GradientCheck, WholeModelThroughTheEngine) {
   ASSERT_EQ(table.spec.name, "word_embeddings");
   const std::vector<double> g = to_host(be, table.grad);
   for (std::size_t i = 11 * 8; i < g.size(); ++i) ASSERT_EQ(g[i], 0.0) << "padded row element " << i;
+}
+
+TEST(GradientCheck, WholeModelThroughTheEngine) {
+  check_whole_model({});
+}
+// Block 0's forward runs again before its backward (engine), block 1 keeps its state.
+TEST(GradientCheck, WholeModelWithFullRecomputationOfEveryOtherBlock) {
+  check_whole_model({"train.recompute=full", "train.recompute_interval=2"});
 }

@@ -40,19 +40,12 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
     saved.put("out", y);
     saved.put("lse", lse);
   } else {
-    Tensor probs = be.empty({b * h, t, t}, qkv.dtype());  // scores, then probabilities in place
-    be.run(ops::gemm, ops::GemmArgs{q, k, probs, false, true});
-    be.run(ops::causal_softmax, ops::CausalSoftmaxArgs{probs, probs, scale});
-    // P' = dropout(P), viewed as (B, H·T·T): the mask is keyed by (sample, head, query, key position).
-    Tensor dropped = probs;
-    if (dropout().active(step)) {
-      dropped = be.empty(probs.shape(), probs.dtype());
-      be.run(ops::copy, ops::CopyArgs{probs, dropped});
-      dropout().forward_in_place(step, dropped.reshape({b, -1}), mask_offset(step, t));
+    const Probabilities p = probabilities(step, q, k, b, t);
+    be.run(ops::gemm, ops::GemmArgs{p.dropped, v, y});
+    if (!recompute_) {
+      saved.put("probs", p.probs);
+      saved.put("dropped", p.dropped);
     }
-    be.run(ops::gemm, ops::GemmArgs{dropped, v, y});
-    saved.put("probs", probs);
-    saved.put("dropped", dropped);
   }
   // (B, H, T, d) -> (B, T, H, d) = (B, T, C)
   Tensor out = be.empty({b, t, h, d}, qkv.dtype());
@@ -62,6 +55,26 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
   saved.put("k", k);
   saved.put("v", v);
   return out.reshape({b, t, c});
+}
+
+AttentionCoreLayer::Probabilities AttentionCoreLayer::probabilities(const LayerStep& step, const Tensor& q,
+                                                                    const Tensor& k, std::int64_t b,
+                                                                    std::int64_t t) const {
+  Backend& be = step.backend;
+  const std::int64_t h = dims_.local_heads();
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dims_.head_dim()));
+  Probabilities p;
+  p.probs = be.empty({b * h, t, t}, q.dtype());  // scores, then probabilities in place
+  be.run(ops::gemm, ops::GemmArgs{q, k, p.probs, false, true});
+  be.run(ops::causal_softmax, ops::CausalSoftmaxArgs{p.probs, p.probs, scale});
+  // P' = dropout(P), viewed as (B, H·T·T): the mask is keyed by (sample, head, query, key position).
+  p.dropped = p.probs;
+  if (dropout().active(step)) {
+    p.dropped = be.empty(p.probs.shape(), p.probs.dtype());
+    be.run(ops::copy, ops::CopyArgs{p.probs, p.dropped});
+    dropout().forward_in_place(step, p.dropped.reshape({b, -1}), mask_offset(step, t));
+  }
+  return p;
 }
 
 Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) {
@@ -83,8 +96,13 @@ Tensor AttentionCoreLayer::do_backward(const LayerStep& step, const Tensor& dy, 
         ops::flash_attention_backward,
         ops::FlashAttentionBackwardArgs{q, k, v, saved.get("out"), saved.get("lse"), dyh, dq, dk, dv, scale});
   } else {
-    const Tensor &probs = saved.get("probs"), &dropped = saved.get("dropped");
-    be.run(ops::gemm, ops::GemmArgs{dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
+    // Selective recomputation saved no probabilities: the same ops on the same q, k and dropout key give
+    // them again, bitwise.
+    Probabilities p = saved.contains("probs") ? Probabilities{saved.get("probs"), saved.get("dropped")}
+                                              : probabilities(step, q, k, b, t);
+    be.run(ops::gemm, ops::GemmArgs{p.dropped, dyh, dv, true, false});  // dv = P'ᵀ·dy
+    p.dropped = Tensor();  // a recomputed P' is freed before dP is allocated
+    const Tensor& probs = p.probs;
     Tensor dprobs = be.empty({b * h, t, t}, dy.dtype());
     be.run(ops::gemm, ops::GemmArgs{dyh, v, dprobs, false, true});  // dP' = dy·vᵀ
     dprobs =

@@ -6,19 +6,34 @@
 // Without attention dropout (evaluation, or attention_dropout = 0) and on a backend that has it, the fused
 // flash_attention op computes y without the (B·H, T, T) matrices, in memory and in saved state; dropout needs
 // the materialised probabilities, so it keeps the path above.
+// Selective recomputation (train.recompute = "selective", Korthikanti et al. 2022): the path above saves only
+// q, k, v and recomputes P and P' from them in the backward, instead of keeping two (B·H, T, T) tensors
+// (one when dropout is off) per micro-batch in flight. The layer does it itself because only it knows which
+// activations are cheap to redo; the fused path stores no (T, T) tensor, so there it changes nothing.
 #include "model_dims.hpp"
 
 namespace mtnlg::gpt {
 
 class AttentionCoreLayer final : public Layer {
  public:
-  explicit AttentionCoreLayer(const CreateArgs& args) : dims_(args.recipe), index_(args.index) {}
+  explicit AttentionCoreLayer(const CreateArgs& args)
+      : dims_(args.recipe), index_(args.index), recompute_(selective_recomputation(args.recipe)) {}
 
  protected:
   Tensor do_forward(const LayerStep& step, const Tensor& qkv, SavedState& saved) override;
   Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override;
 
  private:
+  // P = causal_softmax(q·kᵀ/√d) and P' = dropout(P), both (B·H, T, T); P' is P itself when dropout is off.
+  struct Probabilities {
+    Tensor probs, dropped;
+  };
+  Probabilities probabilities(const LayerStep& step, const Tensor& q, const Tensor& k, std::int64_t b,
+                              std::int64_t t) const;
+  static bool selective_recomputation(const Table& recipe) {
+    const Value* mode = recipe.find_path("train.recompute");
+    return mode != nullptr && mode->as_string() == "selective";
+  }
   Dropout dropout() const { return {dims_.attention_dropout, dims_.seed, index_, "attention_dropout"}; }
   // Whether this step takes the fused path: no dropout to apply, a head size the fused op takes, and both
   // passes on this backend for dtype.
@@ -34,6 +49,7 @@ class AttentionCoreLayer final : public Layer {
 
   ModelDims dims_;
   int index_;
+  bool recompute_;  // selective: the unfused path keeps q, k, v only
 };
 
 }  // namespace mtnlg::gpt

@@ -9,6 +9,7 @@
 #include "cli/logging.hpp"
 #include "cli/plugins_command.hpp"
 #include "cli/train_command.hpp"
+#include "convert/hf_gpt2.hpp"
 #include "mtnlg/error.hpp"
 #include "plugin_host/registry.hpp"
 
@@ -74,6 +75,33 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
 
+  auto* convert =
+      app.add_subcommand("convert", "convert a checkpoint to or from Hugging Face's GPT-2 layout");
+  std::string convert_to, convert_from, convert_input, convert_output, convert_recipe;
+  convert
+      ->add_option("input", convert_input,
+                   "--to: an mtnlg checkpoint (RUN_DIR/checkpoint); --from: a Hugging Face GPT-2 directory")
+      ->required();
+  convert->add_option("output", convert_output, "a new (or empty) directory to write")->required();
+  auto* to = convert
+                 ->add_option("--to", convert_to,
+                              "hf-gpt2: write OUTPUT/model.safetensors and OUTPUT/config.json, which "
+                              "GPT2LMHeadModel.from_pretrained loads")
+                 ->check(CLI::IsMember({"hf-gpt2"}));
+  auto* from = convert
+                   ->add_option("--from", convert_from,
+                                "hf-gpt2: read INPUT/config.json and INPUT/model.safetensors into an mtnlg "
+                                "checkpoint OUTPUT (needs --recipe)")
+                   ->check(CLI::IsMember({"hf-gpt2"}));
+  to->excludes(from);
+  convert
+      ->add_option("--recipe", convert_recipe,
+                   "--from: the recipe of the model to import into; its [model] must match config.json")
+      ->needs(from);
+  std::vector<std::string> convert_overrides;
+  convert->add_option("--set", convert_overrides, "--from: override a value of --recipe (as for check)")
+      ->needs(from);
+
   CLI11_PARSE(app, argc, argv);
   try {
     mtnlg::host::setup_logging(log_level);
@@ -87,6 +115,19 @@ int main(int argc, char** argv) {
     if (generate->parsed()) {
       gen.checkpoint = checkpoint;
       return mtnlg::host::generate(registry, gen);
+    }
+    if (convert->parsed()) {
+      if (!convert_to.empty()) {
+        mtnlg::host::export_hf_gpt2(registry, convert_input, convert_output);
+      } else {
+        MTNLG_CHECK(!convert_from.empty(), "convert: say --to hf-gpt2 or --from hf-gpt2");
+        MTNLG_CHECK(!convert_recipe.empty(),
+                    "convert --from hf-gpt2 needs --recipe (the model to import into)");
+        mtnlg::host::import_hf_gpt2(registry, convert_input, convert_recipe, convert_overrides,
+                                    convert_output);
+      }
+      std::cout << "wrote " << convert_output << "\n";
+      return 0;
     }
     if (train->parsed()) {
       train_options.recipe = recipe_path;

@@ -134,15 +134,21 @@ void ParamStore::initialize(std::uint64_t seed) {
   for (const StoredParam& p : params_) {
     const std::int64_t n = shape_numel(p.spec.shape);
     std::vector<double> full(static_cast<std::size_t>(n));
+    // InitSpec::rows: only the first rows of dimension 0 are drawn (the vocabulary), the rest stay zero
+    // (its padding). Element i keys the same draw either way, so the real rows do not depend on the padding.
+    const std::int64_t drawn =
+        p.spec.init.rows < 0 || p.spec.shape.empty()
+            ? n
+            : std::min(n, p.spec.init.rows * (n / std::max<std::int64_t>(p.spec.shape[0], 1)));
     switch (p.spec.init.kind) {
       case InitSpec::Kind::zeros:
         break;
       case InitSpec::Kind::constant:
-        std::fill(full.begin(), full.end(), p.spec.init.value);
+        std::fill(full.begin(), full.begin() + drawn, p.spec.init.value);
         break;
       case InitSpec::Kind::normal: {
         const rng::Key key = rng::derive_key(seed, p.init_layer_index, p.init_name);
-        for (std::int64_t i = 0; i < n; ++i)
+        for (std::int64_t i = 0; i < drawn; ++i)
           full[i] = p.spec.init.value * rng::normal(key, static_cast<std::uint64_t>(i));
         break;
       }

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "mtnlg/ops.hpp"
@@ -129,6 +130,25 @@ TEST(Engine, InitialWeightsAreTheLayoutIndependentStreamOfSeedLayerAndName) {
   host::Stage stage(load_mlp(registry), registry);
   const HandMlp hand(7);
   EXPECT_EQ(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat());
+}
+
+// InitSpec::rows: the GPT embedding draws its first vocab_size rows; the rows padding the vocabulary to
+// padded_vocab start at zero (and, never read by the loss, stay so), so a checkpoint's padding is empty.
+TEST(Engine, VocabularyPaddingRowsStartAtZero) {
+  host::Registry registry;
+  registry.load(MTNLG_PLUGIN_DIR, "built-in");
+  registry.load(MTNLG_TEST_COMPONENTS, "test");
+  const Table recipe = host::resolve_recipe(MTNLG_ENGINE_FIXTURES "/recompute_gpt.toml", {}, registry);
+  host::Stage stage(recipe, registry);
+  for (const host::StoredParam& p : stage.engine().params().params()) {
+    if (p.full_name() != "0.word_embeddings") continue;
+    const std::vector<double> w = download(stage.backend(), p.value);  // (32, 16): vocab 29 padded to 32
+    const std::size_t real = 29 * 16;
+    EXPECT_TRUE(std::all_of(w.begin() + real, w.end(), [](double v) { return v == 0.0; }));
+    EXPECT_TRUE(std::all_of(w.begin(), w.begin() + real, [](double v) { return v != 0.0; }));
+    return;
+  }
+  FAIL() << "no 0.word_embeddings";
 }
 
 TEST(Engine, TwoStepsWithGradientAccumulationMatchTheArithmeticByHand) {

@@ -9,6 +9,7 @@
 
 #include "mtnlg/ops.hpp"
 #include "mtnlg/rng.hpp"
+#include "tensor_values.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/stage.hpp"
 
@@ -21,20 +22,6 @@ Table load_mlp(host::Registry& registry, const std::vector<std::string>& overrid
   registry.load(MTNLG_PLUGIN_DIR, "built-in");
   registry.load(MTNLG_TEST_COMPONENTS, "test");
   return host::resolve_recipe(MTNLG_ENGINE_FIXTURES "/mlp.toml", overrides, registry);
-}
-
-std::vector<double> download(Backend& backend, const Tensor& t) {
-  std::vector<double> out(static_cast<std::size_t>(t.numel()));
-  if (t.dtype() == DType::f64) {
-    backend.download(out.data(), t);
-    backend.synchronize();
-  } else {
-    std::vector<float> f(out.size());
-    backend.download(f.data(), t);
-    backend.synchronize();
-    std::copy(f.begin(), f.end(), out.begin());
-  }
-  return out;
 }
 
 // Step `step` (1-based) of the fixture: 3 micro-batches of 2 samples, SGD at lr 0.1.
@@ -129,7 +116,7 @@ TEST(Engine, InitialWeightsAreTheLayoutIndependentStreamOfSeedLayerAndName) {
   host::Registry registry;
   host::Stage stage(load_mlp(registry), registry);
   const HandMlp hand(7);
-  EXPECT_EQ(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat());
+  EXPECT_EQ(tensor_values(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat());
 }
 
 // InitSpec::rows: the GPT embedding draws its first vocab_size rows; the rows padding the vocabulary to
@@ -142,7 +129,7 @@ TEST(Engine, VocabularyPaddingRowsStartAtZero) {
   host::Stage stage(recipe, registry);
   for (const host::StoredParam& p : stage.engine().params().params()) {
     if (p.full_name() != "0.word_embeddings") continue;
-    const std::vector<double> w = download(stage.backend(), p.value);  // (32, 16): vocab 29 padded to 32
+    const std::vector<double> w = tensor_values(stage.backend(), p.value);  // (32, 16): vocab 29 padded to 32
     const std::size_t real = 29 * 16;
     EXPECT_TRUE(std::all_of(w.begin() + real, w.end(), [](double v) { return v == 0.0; }));
     EXPECT_TRUE(std::all_of(w.begin(), w.begin() + real, [](double v) { return v != 0.0; }));
@@ -162,7 +149,7 @@ TEST(Engine, TwoStepsWithGradientAccumulationMatchTheArithmeticByHand) {
     EXPECT_NEAR(result.loss, expected, 1e-13 * expected) << "step " << step;
     EXPECT_EQ(result.samples, 6);
   }
-  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
+  expect_close(tensor_values(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
                1e-13);
 }
 
@@ -175,8 +162,8 @@ TEST(Engine, GPipeAnd1F1BGiveBitwiseEqualWeights) {
   for (int step = 1; step <= 2; ++step) {
     EXPECT_EQ(a.engine().train_step(request(step)).loss, b.engine().train_step(request(step)).loss);
   }
-  EXPECT_EQ(download(a.backend(), a.engine().params().flat_buffers()[0].values),
-            download(b.backend(), b.engine().params().flat_buffers()[0].values));
+  EXPECT_EQ(tensor_values(a.backend(), a.engine().params().flat_buffers()[0].values),
+            tensor_values(b.backend(), b.engine().params().flat_buffers()[0].values));
 }
 
 TEST(Engine, DeferredBackendGivesBitwiseTheSameResultsSoNoWaitIsMissing) {
@@ -189,8 +176,8 @@ TEST(Engine, DeferredBackendGivesBitwiseTheSameResultsSoNoWaitIsMissing) {
     EXPECT_EQ(x.loss, y.loss);
     EXPECT_EQ(x.grad_norm, y.grad_norm);
   }
-  EXPECT_EQ(download(immediate.backend(), immediate.engine().params().flat_buffers()[0].values),
-            download(deferred.backend(), deferred.engine().params().flat_buffers()[0].values));
+  EXPECT_EQ(tensor_values(immediate.backend(), immediate.engine().params().flat_buffers()[0].values),
+            tensor_values(deferred.backend(), deferred.engine().params().flat_buffers()[0].values));
 }
 
 TEST(Engine, F32TracksTheF64HandResult) {
@@ -199,7 +186,7 @@ TEST(Engine, F32TracksTheF64HandResult) {
   HandMlp hand(7);
   const double loss = stage.engine().train_step(request(1)).loss;
   EXPECT_NEAR(loss, hand.step(0, 2, 3, 0.1), 1e-6);
-  expect_close(download(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
+  expect_close(tensor_values(stage.backend(), stage.engine().params().flat_buffers()[0].values), hand.flat(),
                1e-6);
 }
 

@@ -11,6 +11,7 @@
 #include <cstdlib>
 
 #include "mtnlg/str.hpp"
+#include "tensor_values.hpp"
 #include "training/metrics_log.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/recompute_policy.hpp"
@@ -23,21 +24,6 @@ namespace {
 Table gpt(host::Registry& registry, const std::vector<std::string>& overrides) {
   registry.load(MTNLG_PLUGIN_DIR, "built-in");
   return host::resolve_recipe(MTNLG_ENGINE_FIXTURES "/recompute_gpt.toml", overrides, registry);
-}
-
-// f32 widens to double exactly, so equal doubles are equal bits (no NaNs here).
-std::vector<double> download(Backend& backend, const Tensor& t) {
-  std::vector<double> out(static_cast<std::size_t>(t.numel()));
-  if (t.dtype() == DType::f64) {
-    backend.download(out.data(), t);
-    backend.synchronize();
-  } else {
-    std::vector<float> f(out.size());
-    backend.download(f.data(), t);
-    backend.synchronize();
-    std::copy(f.begin(), f.end(), out.begin());
-  }
-  return out;
 }
 
 constexpr host::StepRequest kStep{.step = 1, .lr = 0.0, .first_sample = 10, .micro_batches = 3};
@@ -55,7 +41,7 @@ StepOutcome run_step(const std::vector<std::string>& overrides) {
   StepOutcome out;
   out.loss = stage.engine().train_step(kStep).loss;
   out.activation_peak = stage.backend().alloc_stats().peak_bytes - before.current_bytes;
-  out.grads = download(stage.backend(), stage.engine().params().flat_buffers()[0].grads);
+  out.grads = tensor_values(stage.backend(), stage.engine().params().flat_buffers()[0].grads);
   return out;
 }
 

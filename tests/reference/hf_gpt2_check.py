@@ -16,7 +16,11 @@ import json
 import math
 import os
 import sys
-import tomllib
+
+try:
+    import tomllib  # Python 3.11+
+except ImportError:  # older images: the same parser under its PyPI name
+    import tomli as tomllib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gpt_reference  # noqa: E402  (numpy and torch, or a clear message)

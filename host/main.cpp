@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/check_command.hpp"
+#include "cli/eval_command.hpp"
 #include "cli/generate_command.hpp"
 #include "cli/logging.hpp"
 #include "cli/plugins_command.hpp"
@@ -75,6 +76,18 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
 
+  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint: perplexity on a Megatron indexed dataset");
+  mtnlg::host::EvalOptions eval_options;
+  std::string eval_checkpoint, eval_perplexity;
+  eval->add_option("checkpoint", eval_checkpoint, "checkpoint directory (RUN_DIR/checkpoint)")->required();
+  eval->add_option(
+          "--perplexity", eval_perplexity,
+          "PREFIX of an indexed dataset (PREFIX.bin/.idx): mean loss and perplexity over its documents, "
+          "concatenated and cut into model.seq_len windows")
+      ->required();
+  eval->add_option("--batch", eval_options.batch, "windows per forward pass (default: train.micro_batch)");
+  eval->add_option("--limit", eval_options.limit, "evaluate the first N windows only (default: all)");
+
   auto* convert =
       app.add_subcommand("convert", "convert a checkpoint to or from Hugging Face's GPT-2 layout");
   std::string convert_to, convert_from, convert_input, convert_output, convert_recipe;
@@ -115,6 +128,11 @@ int main(int argc, char** argv) {
     if (generate->parsed()) {
       gen.checkpoint = checkpoint;
       return mtnlg::host::generate(registry, gen);
+    }
+    if (eval->parsed()) {
+      eval_options.checkpoint = eval_checkpoint;
+      eval_options.perplexity = eval_perplexity;
+      return mtnlg::host::evaluate_perplexity(registry, eval_options);
     }
     if (convert->parsed()) {
       if (!convert_to.empty()) {

@@ -10,9 +10,7 @@
 #include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 #include "tokenizer/gpt2_tokenizer.hpp"
-#include "training/checkpoint.hpp"
-#include "training/recipe_schema.hpp"
-#include "training/stage.hpp"
+#include "training/checkpoint_model.hpp"
 
 namespace mtnlg::host {
 
@@ -89,18 +87,9 @@ int generate(Registry& registry, const GenerateOptions& options) {
   MTNLG_CHECK(options.temperature >= 0.0, "--temperature must be >= 0");
   MTNLG_CHECK(options.top_k >= 0, "--top-k must be >= 0");
   MTNLG_CHECK(options.top_p > 0.0 && options.top_p <= 1.0, "--top-p must be in (0, 1]");
-  const std::filesystem::path recipe_file = options.checkpoint / "recipe.toml";
-  MTNLG_CHECK(std::filesystem::exists(recipe_file),
-              str(options.checkpoint.string(),
-                  " is not an mtnlg checkpoint: no recipe.toml (give the checkpoint "
-                  "directory of a run, e.g. runs/tiny/checkpoint)"));
-  // A checkpoint holds the whole model in the single-rank layout, whatever layout trained it.
-  const Table recipe = resolve_recipe(recipe_file,
-                                      {"parallel.tensor=1", "parallel.pipeline=1", "parallel.data=1",
-                                       "parallel.virtual_stages=1", "parallel.stage_layers=[]"},
-                                      registry);
-  Stage stage(recipe, registry, StageOptions{.inference = true});
-  load_checkpoint_parameters(options.checkpoint, stage.engine().params(), stage.backend());
+  const CheckpointModel model = load_checkpoint_model(registry, options.checkpoint);
+  const Table& recipe = model.recipe;
+  Stage& stage = *model.stage;
 
   const auto tokenizer = tokenizer::Gpt2Tokenizer::load(tokenizer::Gpt2Tokenizer::default_dir());
   const std::int64_t vocab = recipe.find_path("model.vocab_size")->as_int();

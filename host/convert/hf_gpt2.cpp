@@ -12,6 +12,7 @@
 #include "mtnlg/str.hpp"
 #include "safetensors/safetensors.hpp"
 #include "training/checkpoint.hpp"
+#include "training/checkpoint_model.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/stage.hpp"
 
@@ -211,14 +212,11 @@ nlohmann::ordered_json config_of(const ModelDims& d, std::int64_t ffn, DType dty
 }  // namespace
 
 void export_hf_gpt2(Registry& registry, const fs::path& checkpoint, const fs::path& out) {
-  const fs::path recipe_file = checkpoint / "recipe.toml";
-  MTNLG_CHECK(fs::exists(recipe_file),
-              str(checkpoint.string(), " is not an mtnlg checkpoint: no recipe.toml"));
+  single_rank_recipe_of(registry, checkpoint);  // is it a checkpoint at all, before looking at OUT
   require_empty_output(out);
-  const Table recipe = single_rank_recipe(registry, recipe_file, {});
-  const ModelDims d = dims_of(recipe);
-  Stage stage(recipe, registry, StageOptions{.inference = true});
-  load_checkpoint_parameters(checkpoint, stage.engine().params(), stage.backend());
+  const CheckpointModel model = load_checkpoint_model(registry, checkpoint);
+  const ModelDims d = dims_of(model.recipe);
+  Stage& stage = *model.stage;
 
   std::vector<std::vector<std::byte>> data;
   std::vector<safetensors::TensorToWrite> tensors;

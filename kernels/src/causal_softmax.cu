@@ -21,10 +21,7 @@ using detail::from_accum;
 using detail::kThreads;
 using detail::to_accum;
 
-// Blocks for a grid-stride loop over rows, one row per block at a time.
-unsigned row_grid(std::int64_t rows) {
-  return detail::grid_for(rows, 1);
-}
+using detail::row_grid;
 
 template <class T>
 __global__ void causal_softmax_kernel(const T* scores, T* probs, std::int64_t rows, std::int64_t seq,

@@ -81,6 +81,16 @@ inline unsigned grid_for(std::int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(blocks < 1 ? 1 : (blocks > 65536 ? 65536 : blocks));
 }
 
+// Blocks for a grid-stride loop over rows, one row per block at a time (the row kernels: softmax, layernorm,
+// cross-entropy).
+inline unsigned row_grid(std::int64_t rows) {
+  return grid_for(rows, 1);
+}
+
+// Vocabulary rows are long (tens of thousands of columns): the cross-entropy kernels give a row more threads
+// than kThreads.
+inline constexpr int kVocabRowThreads = 512;
+
 // 16 bytes of T (8 bf16/f16, 4 f32, 2 f64): streaming kernels move one pack per thread per load when every
 // pointer is 16-byte aligned, the widest access a thread can make.
 template <class T>

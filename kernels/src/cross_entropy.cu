@@ -22,13 +22,7 @@ using detail::from_accum;
 using detail::report_error;
 using detail::to_accum;
 
-// Vocabulary rows are long (50k columns): more threads per row than the default.
-constexpr int kRowThreads = 512;
-
-// Blocks for a grid-stride loop over rows, one row per block at a time.
-unsigned row_grid(std::int64_t rows) {
-  return detail::grid_for(rows, 1);
-}
+using detail::row_grid;
 
 // The row's target when it lies in [0, valid_cols); otherwise reports it (thread 0 only) and returns −1,
 // which matches no column.
@@ -106,7 +100,7 @@ void launch_cross_entropy(DType dtype, const void* logits, const std::int32_t* t
                           cudaStream_t stream) {
   detail::dispatch_floating(dtype, "cross_entropy", [&](auto tag) {
     using T = decltype(tag);
-    cross_entropy_kernel<T><<<row_grid(rows), kRowThreads, 0, stream>>>(
+    cross_entropy_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
         static_cast<const T*>(logits), targets, static_cast<T*>(losses), rows, cols, valid_cols, error);
   });
 }
@@ -117,7 +111,7 @@ void launch_cross_entropy_backward(DType dtype, const void* logits, const std::i
                                    cudaStream_t stream) {
   detail::dispatch_floating(dtype, "cross_entropy_backward", [&](auto tag) {
     using T = decltype(tag);
-    cross_entropy_backward_kernel<T><<<row_grid(rows), kRowThreads, 0, stream>>>(
+    cross_entropy_backward_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
         static_cast<const T*>(logits), targets, static_cast<T*>(dlogits), rows, cols, valid_cols,
         static_cast<Accum<T>>(weight), error);
   });

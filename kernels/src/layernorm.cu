@@ -24,10 +24,7 @@ using detail::from_accum;
 using detail::kThreads;
 using detail::to_accum;
 
-// Blocks for a grid-stride loop over rows, one row per block at a time.
-unsigned row_grid(std::int64_t rows) {
-  return detail::grid_for(rows, 1);
-}
+using detail::row_grid;
 
 template <class T>
 __global__ void layernorm_kernel(const T* x, const T* gamma, const T* beta, T* out, T* mean_out, T* rstd_out,

@@ -24,13 +24,7 @@ using detail::kThreads;
 using detail::report_error;
 using detail::to_accum;
 
-// Vocabulary rows are long (25k columns per slice and more): more threads per row than the default.
-constexpr int kRowThreads = 512;
-
-// Blocks for a grid-stride loop over rows, one row per block at a time.
-unsigned row_grid(std::int64_t rows) {
-  return detail::grid_for(rows, 1);
-}
+using detail::row_grid;
 
 // The row's target as a local column when this slice holds it among its valid columns, else −1 (another
 // slice's, or a negative id, which thread 0 reports).
@@ -123,7 +117,7 @@ void launch_row_max(DType dtype, const void* x, void* out, std::int64_t rows, st
                     std::int64_t valid_cols, cudaStream_t stream) {
   detail::dispatch_floating(dtype, "row_max", [&](auto tag) {
     using T = decltype(tag);
-    row_max_kernel<T><<<row_grid(rows), kRowThreads, 0, stream>>>(
+    row_max_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
         static_cast<const T*>(x), static_cast<T*>(out), rows, cols, valid_cols);
   });
 }
@@ -134,7 +128,7 @@ void launch_cross_entropy_partial(DType dtype, const void* logits, const std::in
                                   KernelError* error, cudaStream_t stream) {
   detail::dispatch_floating(dtype, "cross_entropy_partial", [&](auto tag) {
     using T = decltype(tag);
-    cross_entropy_partial_kernel<T><<<row_grid(rows), kRowThreads, 0, stream>>>(
+    cross_entropy_partial_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
         static_cast<const T*>(logits), targets, static_cast<const T*>(row_max), static_cast<T*>(sum_exp),
         static_cast<T*>(target_logit), rows, cols, col_offset, valid_cols, error);
   });
@@ -158,7 +152,7 @@ void launch_cross_entropy_partial_backward(DType dtype, const void* logits, cons
                                            cudaStream_t stream) {
   detail::dispatch_floating(dtype, "cross_entropy_partial_backward", [&](auto tag) {
     using T = decltype(tag);
-    cross_entropy_partial_backward_kernel<T><<<row_grid(rows), kRowThreads, 0, stream>>>(
+    cross_entropy_partial_backward_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
         static_cast<const T*>(logits), targets, static_cast<const T*>(row_max),
         static_cast<const T*>(sum_exp), static_cast<T*>(dlogits), rows, cols, col_offset, valid_cols,
         static_cast<Accum<T>>(weight), error);

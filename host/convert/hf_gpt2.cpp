@@ -56,6 +56,12 @@ Table single_rank_recipe(Registry& registry, const fs::path& recipe, std::vector
   return resolve_recipe(recipe, overrides, registry);
 }
 
+std::string shape_text(const std::vector<std::int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
 enum class Layout { same, transposed, qkv_weight, qkv_bias, vocab_rows };
 
 struct Placement {
@@ -302,8 +308,9 @@ void import_hf_gpt2(Registry& registry, const fs::path& hf_dir, const fs::path& 
                                             "' (for mtnlg's '", p.full_name(), "')"));
     const safetensors::TensorInfo& info = weights.tensor(name);
     const auto want = hf_shape(p.local_shape, place.layout, d);
-    MTNLG_CHECK(info.shape == want, str(weights.path().string(), ": tensor '", name,
-                                        "' has the wrong shape for '", p.full_name(), "'"));
+    MTNLG_CHECK(info.shape == want,
+                str(weights.path().string(), ": tensor '", name, "' has shape ", shape_text(info.shape),
+                    ", mtnlg's '", p.full_name(), "' needs ", shape_text(want)));
     MTNLG_CHECK(info.dtype == DType::f32 || info.dtype == DType::f64,
                 str(weights.path().string(), ": tensor '", name, "' is ",
                     safetensors::format_dtype_name(info.dtype), "; import reads F32 and F64"));

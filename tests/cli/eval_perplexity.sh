@@ -26,4 +26,22 @@ other=$(loss_of "$("$mtnlg" eval "$work/run/checkpoint" --perplexity "$data" --b
   "$loss" "$other" || fail "--batch 3 gives $other, the default $loss"
 "$mtnlg" eval "$work/run/checkpoint" --perplexity "$data" --limit 2 | grep -q "^.* 2 windows of 16 tokens (32 tokens)" ||
   fail "--limit 2"
-echo "mtnlg eval --perplexity matches PyTorch"
+
+# Errors, each naming what is wrong: too little data for one window, a token the model does not know (a model
+# of 256 tokens on GPT-2 text), a negative batch.
+echo '{"text": "Hi"}' >"$work/short.jsonl"
+"$mtnlg_data" tokenize --input "$work/short.jsonl" --output-prefix "$work/short" >/dev/null
+expect_error() {  # PATTERN COMMAND...
+  local pattern=$1; shift
+  if "$@" >"$work/err" 2>&1; then fail "succeeded: $*"; fi
+  grep -Eq -- "$pattern" "$work/err" || fail "expected /$pattern/ from $*, got: $(cat "$work/err")"
+}
+expect_error "short_text_document has fewer than model.seq_len \+ 1 = 17 tokens: nothing to evaluate" \
+  "$mtnlg" eval "$work/run/checkpoint" --perplexity "$work/short_text_document"
+"$mtnlg" train "$recipe" --steps 1 --set model.vocab_size=256 --set model.padded_vocab=256 --set model.seq_len=16 \
+  --set train.eval_interval=0 --run-dir "$work/small" >"$work/train-small.log" 2>&1 ||
+  fail "training the 256-token model: $(tail -5 "$work/train-small.log")"
+expect_error "docs_text_document: token [0-9]+ in window 0 is outside the model's vocabulary of 256" \
+  "$mtnlg" eval "$work/small/checkpoint" --perplexity "$data"
+expect_error "--batch must be >= 0" "$mtnlg" eval "$work/run/checkpoint" --perplexity "$data" --batch -1
+echo "mtnlg eval --perplexity matches PyTorch; its errors name what is wrong"

@@ -11,6 +11,7 @@
 #include "cli/plugins_command.hpp"
 #include "cli/train_command.hpp"
 #include "convert/hf_gpt2.hpp"
+#include "eval/task_eval.hpp"
 #include "mtnlg/error.hpp"
 #include "plugin_host/registry.hpp"
 
@@ -76,17 +77,44 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
 
-  auto* eval = app.add_subcommand("eval", "evaluate a checkpoint: perplexity on a Megatron indexed dataset");
+  auto* eval = app.add_subcommand(
+      "eval",
+      "evaluate a checkpoint: perplexity on a Megatron indexed dataset (--perplexity), or zero-, one- and "
+      "few-shot accuracy on one of MT-NLG's tasks with lm-evaluation-harness's prompts (--task)");
   mtnlg::host::EvalOptions eval_options;
-  std::string eval_checkpoint, eval_perplexity;
+  mtnlg::host::eval::TaskEvalOptions task_options;
+  std::string eval_checkpoint, eval_perplexity, eval_task, eval_data, eval_fewshot, eval_json;
   eval->add_option("checkpoint", eval_checkpoint, "checkpoint directory (RUN_DIR/checkpoint)")->required();
+  auto* perplexity_option = eval->add_option(
+      "--perplexity", eval_perplexity,
+      "PREFIX of an indexed dataset (PREFIX.bin/.idx): mean loss and perplexity over its documents, "
+      "concatenated and cut into model.seq_len windows");
+  auto* task_option = eval->add_option(
+      "--task", eval_task,
+      "evaluate on a task: lambada, boolq, race, piqa, hellaswag, winogrande, anli, hans, wic (JSONL layouts "
+      "and prompts: tools/tasks/README.md); prints a Figure 3 row and acc (acc_norm, ppl where the task has "
+      "them)");
+  perplexity_option->excludes(task_option);
+  eval->add_option("--data", eval_data, "--task: the split to evaluate, FILE.jsonl in the task's layout")
+      ->needs(task_option);
+  eval->add_option("--shots", task_options.shots,
+                   "--task: few-shot examples before each document, joined with blank lines (default 0)")
+      ->needs(task_option);
   eval->add_option(
-          "--perplexity", eval_perplexity,
-          "PREFIX of an indexed dataset (PREFIX.bin/.idx): mean loss and perplexity over its documents, "
-          "concatenated and cut into model.seq_len windows")
-      ->required();
-  eval->add_option("--batch", eval_options.batch, "windows per forward pass (default: train.micro_batch)");
-  eval->add_option("--limit", eval_options.limit, "evaluate the first N windows only (default: all)");
+          "--fewshot-data", eval_fewshot,
+          "--task: FILE.jsonl (the train split) to draw the few-shot examples from; needed for --shots > 0")
+      ->needs(task_option);
+  eval->add_option("--seed", task_options.seed, "--task: seed of the few-shot draws")
+      ->capture_default_str()
+      ->needs(task_option);
+  eval->add_option(
+          "--json", eval_json,
+          "--task: write the metrics and every request (context, continuation, tokens, loglikelihood) "
+          "to this file, replaced only when complete")
+      ->needs(task_option);
+  eval->add_option("--batch", eval_options.batch, "sequences per forward pass (default: train.micro_batch)");
+  eval->add_option("--limit", eval_options.limit,
+                   "--perplexity: the first N windows only; --task: the first N documents (default: all)");
 
   auto* convert =
       app.add_subcommand("convert", "convert a checkpoint to or from Hugging Face's GPT-2 layout");
@@ -130,6 +158,18 @@ int main(int argc, char** argv) {
       return mtnlg::host::generate(registry, gen);
     }
     if (eval->parsed()) {
+      if (!eval_task.empty()) {
+        task_options.checkpoint = eval_checkpoint;
+        task_options.task = eval_task;
+        task_options.data = eval_data;
+        task_options.fewshot_data = eval_fewshot;
+        task_options.json = eval_json;
+        task_options.batch = eval_options.batch;
+        task_options.limit = eval_options.limit;
+        mtnlg::host::require_one_process();
+        return mtnlg::host::eval::evaluate_task(registry, task_options);
+      }
+      if (eval_perplexity.empty()) throw mtnlg::Error("mtnlg eval needs --perplexity PREFIX or --task NAME");
       eval_options.checkpoint = eval_checkpoint;
       eval_options.perplexity = eval_perplexity;
       return mtnlg::host::evaluate_perplexity(registry, eval_options);

@@ -13,8 +13,6 @@
 
 namespace mtnlg::host {
 
-namespace {
-
 // The checkpoint holds the whole model in the single-rank layout; a sharded evaluation under mpirun needs the
 // sharded checkpoints. Refuse a multi-rank launch rather than run it N times.
 void require_one_process() {
@@ -25,6 +23,8 @@ void require_one_process() {
                     "); run it without mpirun"));
   }
 }
+
+namespace {
 
 // The windows' tokens, read document after document: window w is tokens [w·T, w·T + T], inputs its first T,
 // targets its last T.

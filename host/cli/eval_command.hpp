@@ -21,4 +21,8 @@ struct EvalOptions {
 // Prints the number of windows and tokens, the mean loss (nats per token) and its exponential.
 int evaluate_perplexity(Registry& registry, const EvalOptions& options);
 
+// Fails when launched by mpirun with more than one rank: evaluation (perplexity and tasks) loads the
+// single-rank checkpoint on one process, and N copies would only repeat it.
+void require_one_process();
+
 }  // namespace mtnlg::host

@@ -5,6 +5,8 @@
 #include "tasks/task_fields.hpp"
 #include "tasks/task_list.hpp"
 
+#include "mtnlg/error.hpp"
+
 namespace mtnlg::tasks {
 
 namespace {
@@ -13,13 +15,31 @@ std::vector<std::string> lambada_texts(const nlohmann::json& example) {
   return {string_field(example, "lambada", {"text"})};
 }
 
+// lambada.py: doc_to_text = text.rsplit(" ", 1)[0], doc_to_target = " " + text.rsplit(" ", 1)[1]; the request
+// is (context, target), scored by its loglikelihood and whether greedy decoding produces it.
+TaskPrompt lambada_prompt(const nlohmann::json& doc) {
+  const std::string& text = string_field(doc, "lambada", {"text"});
+  const std::size_t space = text.rfind(' ');
+  MTNLG_CHECK(space != std::string::npos,
+              "task 'lambada': field 'text' has no space, so no last word to predict");
+  TaskPrompt p;
+  p.text = text.substr(0, space);
+  p.target = " " + text.substr(space + 1);
+  p.choices = {p.target};
+  return p;
+}
+
 }  // namespace
 
 TaskSpec lambada_task() {
-  return {"lambada",
-          "LAMBADA: predict the last word of a passage",
-          {{{"text"}, FieldRole::context, true, "the passage; its last word is the target"}},
-          lambada_texts};
+  return {.name = "lambada",
+          .description = "LAMBADA: predict the last word of a passage",
+          .display_name = "Lambada",
+          .category = "Completion prediction",
+          .fields = {{{"text"}, FieldRole::context, true, "the passage; its last word is the target"}},
+          .texts = lambada_texts,
+          .prompt = lambada_prompt,
+          .scoring = Scoring::completion};
 }
 
 }  // namespace mtnlg::tasks

@@ -5,6 +5,8 @@
 #include "tasks/task_fields.hpp"
 #include "tasks/task_list.hpp"
 
+#include "mtnlg/error.hpp"
+
 namespace mtnlg::tasks {
 
 namespace {
@@ -21,16 +23,38 @@ std::vector<std::string> winogrande_texts(const nlohmann::json& example) {
   return {filled(option1), filled(option2), option1, option2};
 }
 
+// winogrande.py, partial scoring (Trinh & Le 2018): the context is the sentence up to the blank filled with
+// an option, the continuation the rest of the sentence (" " + stripped), the same for both options; the
+// option whose context makes that rest more likely wins. doc_to_text is the context with the right option.
+TaskPrompt winogrande_prompt(const nlohmann::json& doc) {
+  const std::string& sentence = string_field(doc, "winogrande", {"sentence"});
+  const std::size_t blank = sentence.find('_');
+  MTNLG_CHECK(blank != std::string::npos, "task 'winogrande': field 'sentence' has no '_' blank");
+  const int answer = label_field(doc, "winogrande", {"answer"});
+  MTNLG_CHECK(answer == 1 || answer == 2, "task 'winogrande': field 'answer' must be \"1\" or \"2\"");
+  TaskPrompt p;
+  for (const auto* name : {"option1", "option2"})
+    p.choice_texts.push_back(sentence.substr(0, blank) + string_field(doc, "winogrande", {name}));
+  p.gold = answer - 1;
+  p.text = p.choice_texts[static_cast<std::size_t>(p.gold)];
+  p.target = " " + std::string(strip_ascii(std::string_view(sentence).substr(blank + 1)));
+  p.choices = {p.target, p.target};
+  return p;
+}
+
 }  // namespace
 
 TaskSpec winogrande_task() {
-  return {"winogrande",
-          "WinoGrande: fill the blank of a sentence with one of two options",
-          {{{"sentence"}, FieldRole::context, true, "the sentence, '_' marks the blank"},
-           {{"option1"}, FieldRole::candidate, true, "option 1"},
-           {{"option2"}, FieldRole::candidate, true, "option 2"},
-           {{"answer"}, FieldRole::label, false, "\"1\" or \"2\" (empty in the test split)"}},
-          winogrande_texts};
+  return {.name = "winogrande",
+          .description = "WinoGrande: fill the blank of a sentence with one of two options",
+          .display_name = "WinoGrande",
+          .category = "Commonsense reasoning",
+          .fields = {{{"sentence"}, FieldRole::context, true, "the sentence, '_' marks the blank"},
+                     {{"option1"}, FieldRole::candidate, true, "option 1"},
+                     {{"option2"}, FieldRole::candidate, true, "option 2"},
+                     {{"answer"}, FieldRole::label, false, "\"1\" or \"2\" (empty in the test split)"}},
+          .texts = winogrande_texts,
+          .prompt = winogrande_prompt};
 }
 
 }  // namespace mtnlg::tasks

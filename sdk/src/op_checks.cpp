@@ -78,6 +78,16 @@ void require_disjoint(const char* op, const char* out_name, const Tensor& out, c
                                       in_name, " (", in.describe(), ") in the same buffer; ", why));
 }
 
+// Whether two contiguous tensors share a byte. cast's operands differ in dtype, so their element offsets are
+// in different units and overlaps() cannot compare them.
+bool bytes_overlap(const Tensor& t1, const Tensor& t2) {
+  if (t1.storage() != t2.storage() || t1.nbytes() == 0 || t2.nbytes() == 0) return false;
+  const auto begin = [](const Tensor& t) {
+    return static_cast<std::size_t>(t.offset()) * dtype_size(t.dtype());
+  };
+  return begin(t1) < begin(t2) + t2.nbytes() && begin(t2) < begin(t1) + t1.nbytes();
+}
+
 std::string gemm_operands(const GemmArgs& args) {
   return str(" [a: ", args.a.describe(), ", b: ", args.b.describe(), ", c: ", args.c.describe(),
              ", trans_a=", args.trans_a ? "true" : "false", ", trans_b=", args.trans_b ? "true" : "false",
@@ -157,6 +167,26 @@ void check_args(const char*, const CopyArgs& args, Device device) {
                          args.src.strides() == args.dst.strides();
   if (!same_view)
     require_disjoint("copy", "dst", args.dst, "src", args.src, "copy through a temporary tensor");
+}
+
+void check_args(const char*, const CastArgs& args, Device device) {
+  const char* op = "cast";
+  // Each operand keeps its own dtype: the cast is between them.
+  require_operand(op, "src", args.src, args.src.dtype(), "src", device);
+  require_operand(op, "dst", args.dst, args.dst.dtype(), "dst", device);
+  const auto floating = [](DType t) {
+    return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16;
+  };
+  MTNLG_CHECK(
+      floating(args.src.dtype()) && floating(args.dst.dtype()),
+      str(op, ": src is ", args.src.describe(), " and dst is ", args.dst.describe(),
+          "; cast converts between the floating dtypes f32, f64, bf16 and f16 (copy moves integers)"));
+  require_contiguous(op, "src", args.src);
+  require_contiguous(op, "dst", args.dst);
+  require_same_shape(op, "src", args.src, "dst", args.dst);
+  MTNLG_CHECK(!bytes_overlap(args.src, args.dst),
+              str(op, ": output dst (", args.dst.describe(), ") overlaps input src (", args.src.describe(),
+                  ") in the same buffer; cast into a separate tensor"));
 }
 
 void check_args(const char*, const AxpyArgs& args, Device device) {

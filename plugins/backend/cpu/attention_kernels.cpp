@@ -29,14 +29,14 @@ void causal_softmax_typed(const ops::CausalSoftmaxArgs& args, ThreadPool& pool) 
       const std::int64_t visible = r % t_len + 1;  // keys 0 .. i
       // Subtracting the row's maximum keeps exp() from overflowing.
       double max = -std::numeric_limits<double>::infinity();
-      for (std::int64_t j = 0; j < visible; ++j) max = std::max(max, scale * static_cast<double>(s[j]));
+      for (std::int64_t j = 0; j < visible; ++j) max = std::max(max, scale * load_double(s[j]));
       double sum = 0.0;
       for (std::int64_t j = 0; j < visible; ++j) {
-        e[j] = std::exp(scale * static_cast<double>(s[j]) - max);
+        e[j] = std::exp(scale * load_double(s[j]) - max);
         sum += e[j];
       }
-      for (std::int64_t j = 0; j < visible; ++j) p[j] = static_cast<T>(e[j] / sum);
-      std::fill(p + visible, p + t_len, T(0));
+      for (std::int64_t j = 0; j < visible; ++j) p[j] = store<T>(e[j] / sum);
+      std::fill(p + visible, p + t_len, T{});
     }
   });
 }
@@ -62,11 +62,10 @@ void causal_softmax_backward_typed(const ops::CausalSoftmaxBackwardArgs& args, T
       T* ds = dscores + r * t_len;
       const std::int64_t visible = r % t_len + 1;
       double dot = 0.0;
+      for (std::int64_t j = 0; j < visible; ++j) dot += load_double(dp[j]) * load_double(p[j]);
       for (std::int64_t j = 0; j < visible; ++j)
-        dot += static_cast<double>(dp[j]) * static_cast<double>(p[j]);
-      for (std::int64_t j = 0; j < visible; ++j)
-        ds[j] = static_cast<T>(scale * static_cast<double>(p[j]) * (static_cast<double>(dp[j]) - dot));
-      std::fill(ds + visible, ds + t_len, T(0));
+        ds[j] = store<T>(scale * load_double(p[j]) * (load_double(dp[j]) - dot));
+      std::fill(ds + visible, ds + t_len, T{});
     }
   });
 }
@@ -79,8 +78,9 @@ void causal_softmax_backward_kernel(const ops::CausalSoftmaxBackwardArgs& args, 
 }  // namespace
 
 void register_attention_kernels(OpTable& table) {
-  register_op<ops::causal_softmax, &causal_softmax_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::causal_softmax_backward, &causal_softmax_backward_kernel>(table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::causal_softmax, &causal_softmax_kernel>(table, floating);
+  register_op<ops::causal_softmax_backward, &causal_softmax_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

@@ -13,6 +13,7 @@
 #include "mtnlg/str.hpp"
 
 #include "cpu_backend.hpp"
+#include "half_types.hpp"
 
 namespace mtnlg::cpu {
 
@@ -77,9 +78,82 @@ struct RowBlocks {
         count(std::max<std::int64_t>(1, ceil_div(rows, rows_per_block))) {}
 };
 
-// Calls f(T{}) with T the C++ type of a floating dtype.
+// The type a kernel computes in for a stored floating type T: T itself for f32 and f64, float for bf16 and
+// f16 (storage only; GPUs compute on them in f32 too). A kernel written once over T loads each element as its
+// compute type, does exactly what the f32 kernel does (in double where that one accumulates in double), and
+// stores each result rounded once, so a 16-bit kernel is the f32 kernel with 16-bit inputs and outputs.
+template <class T>
+struct ComputeType {
+  using type = T;
+};
+template <>
+struct ComputeType<bf16> {
+  using type = float;
+};
+template <>
+struct ComputeType<f16> {
+  using type = float;
+};
+template <class T>
+using compute_t = typename ComputeType<T>::type;
+
+// A stored element as its compute type: exact.
+inline float load(float v) {
+  return v;
+}
+inline double load(double v) {
+  return v;
+}
+inline float load(bf16 v) {
+  return to_float(v);
+}
+inline float load(f16 v) {
+  return to_float(v);
+}
+
+// A stored element as double, for the kernels that accumulate in double: exact.
+template <class T>
+double load_double(T v) {
+  return static_cast<double>(load(v));
+}
+
+// A computed value (float or double) as a stored T, rounded once to nearest, ties to even. A double result is
+// rounded to 16 bits directly, not through float (half_types.hpp says why).
+template <class T, class V>
+T store(V v) {
+  static_assert(std::is_floating_point_v<V>);
+  if constexpr (std::is_same_v<T, bf16>)
+    return to_bf16(static_cast<double>(v));
+  else if constexpr (std::is_same_v<T, f16>)
+    return to_f16(static_cast<double>(v));
+  else
+    return static_cast<T>(v);
+}
+
+// Calls f(T{}) with T the C++ type of a floating dtype (f32, f64, bf16, f16).
 template <class F>
 void visit_floating(const char* op, DType dtype, F&& f) {
+  switch (dtype) {
+    case DType::f32:
+      f(float{});
+      return;
+    case DType::f64:
+      f(double{});
+      return;
+    case DType::bf16:
+      f(bf16{});
+      return;
+    case DType::f16:
+      f(f16{});
+      return;
+    default:
+      fail(str(op, ": the cpu backend has no ", dtype_name(dtype), " kernel"));
+  }
+}
+
+// Calls f(T{}) with T float or double: the ops that keep f32 or wider (adamw: master weights are f32).
+template <class F>
+void visit_f32_f64(const char* op, DType dtype, F&& f) {
   switch (dtype) {
     case DType::f32:
       f(float{});
@@ -97,10 +171,10 @@ template <class F>
 void visit_stored(const char* op, DType dtype, F&& f) {
   switch (dtype) {
     case DType::f32:
-      f(float{});
-      return;
     case DType::f64:
-      f(double{});
+    case DType::bf16:
+    case DType::f16:
+      visit_floating(op, dtype, f);
       return;
     case DType::i32:
       f(std::int32_t{});

@@ -36,7 +36,7 @@ void dropout_typed(const ops::DropoutArgs& args, ThreadPool& pool) {
           rng::philox4x32_10({static_cast<std::uint32_t>(element), static_cast<std::uint32_t>(element >> 32),
                               static_cast<std::uint32_t>(sample), static_cast<std::uint32_t>(sample >> 32)},
                              key);
-      out[i] = rng::to_unit(r[0], r[1]) > p ? static_cast<T>(static_cast<double>(x[i]) * scale) : T(0);
+      out[i] = rng::to_unit(r[0], r[1]) > p ? store<T>(load_double(x[i]) * scale) : T{};
       if (++m == m_len) {
         m = 0;
         ++b;
@@ -58,8 +58,9 @@ void dropout_backward_kernel(const ops::DropoutArgs& args, ExecContext& ctx) {
 }  // namespace
 
 void register_dropout_kernels(OpTable& table) {
-  register_op<ops::dropout, &dropout_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::dropout_backward, &dropout_backward_kernel>(table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::dropout, &dropout_kernel>(table, floating);
+  register_op<ops::dropout_backward, &dropout_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

@@ -1,10 +1,11 @@
 // Elementwise kernels: each output element depends only on the inputs at the same index, so any partition
 // gives the same bits; the thread pool splits them into kElementwiseGrain chunks. Aliasing an input with the
 // output (where ops.hpp allows it) is safe because every element is read before it is written, at the same
-// index.
+// index. bf16 and f16 are computed in float (compute_t) and rounded once when stored.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "mtnlg/ops.hpp"
@@ -27,7 +28,11 @@ void fill_kernel(const ops::FillArgs& args, ExecContext& ctx) {
   visit_stored("fill", args.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* out = args.out.data_as<T>();
-    const T v = static_cast<T>(args.value);
+    T v{};
+    if constexpr (std::is_integral_v<T>)
+      v = static_cast<T>(args.value);  // exact: op_checks refuses a value the integer type cannot hold
+    else
+      v = store<T>(args.value);
     pool_of(ctx).parallel_for(args.out.numel(), kElementwiseGrain,
                               [&](std::int64_t b, std::int64_t e) { std::fill(out + b, out + e, v); });
   });
@@ -91,8 +96,9 @@ void axpy_kernel(const ops::AxpyArgs& args, ExecContext& ctx) {
     using T = decltype(tag);
     const T* x = args.x.data_as<T>();
     T* y = args.y.data_as<T>();
-    const T alpha = static_cast<T>(args.alpha);
-    for_each_index(pool_of(ctx), args.y.numel(), [=](std::int64_t i) { y[i] += alpha * x[i]; });
+    const auto alpha = static_cast<compute_t<T>>(args.alpha);
+    for_each_index(pool_of(ctx), args.y.numel(),
+                   [=](std::int64_t i) { y[i] = store<T>(load(y[i]) + alpha * load(x[i])); });
   });
 }
 
@@ -100,8 +106,9 @@ void scale_kernel(const ops::ScaleArgs& args, ExecContext& ctx) {
   visit_floating("scale", args.dtype(), [&](auto tag) {
     using T = decltype(tag);
     T* x = args.x.data_as<T>();
-    const T alpha = static_cast<T>(args.alpha);
-    for_each_index(pool_of(ctx), args.x.numel(), [=](std::int64_t i) { x[i] *= alpha; });
+    const auto alpha = static_cast<compute_t<T>>(args.alpha);
+    for_each_index(pool_of(ctx), args.x.numel(),
+                   [=](std::int64_t i) { x[i] = store<T>(load(x[i]) * alpha); });
   });
 }
 
@@ -112,7 +119,8 @@ void binary(const char* name, const ops::BinaryArgs& args, ExecContext& ctx, Op 
     const T* a = args.a.data_as<T>();
     const T* b = args.b.data_as<T>();
     T* out = args.out.data_as<T>();
-    for_each_index(pool_of(ctx), args.out.numel(), [=](std::int64_t i) { out[i] = op(a[i], b[i]); });
+    for_each_index(pool_of(ctx), args.out.numel(),
+                   [=](std::int64_t i) { out[i] = store<T>(op(load(a[i]), load(b[i]))); });
   });
 }
 
@@ -135,7 +143,7 @@ void bias_add_kernel(const ops::BiasAddArgs& args, ExecContext& ctx) {
     const std::int64_t rows = args.x.numel() / n;
     pool_of(ctx).parallel_for(rows, row_grain(n), [&](std::int64_t r0, std::int64_t r1) {
       for (std::int64_t r = r0; r < r1; ++r)
-        for (std::int64_t j = 0; j < n; ++j) out[r * n + j] = x[r * n + j] + bias[j];
+        for (std::int64_t j = 0; j < n; ++j) out[r * n + j] = store<T>(load(x[r * n + j]) + load(bias[j]));
     });
   });
 }
@@ -166,7 +174,8 @@ void gelu_kernel(const ops::GeluArgs& args, ExecContext& ctx) {
     using T = decltype(tag);
     const T* x = args.x.data_as<T>();
     T* out = args.out.data_as<T>();
-    for_each_index(pool_of(ctx), args.out.numel(), [=](std::int64_t i) { out[i] = Gelu<T>::forward(x[i]); });
+    for_each_index(pool_of(ctx), args.out.numel(),
+                   [=](std::int64_t i) { out[i] = store<T>(Gelu<compute_t<T>>::forward(load(x[i]))); });
   });
 }
 
@@ -176,16 +185,32 @@ void gelu_backward_kernel(const ops::GeluBackwardArgs& args, ExecContext& ctx) {
     const T* x = args.x.data_as<T>();
     const T* dy = args.dy.data_as<T>();
     T* dx = args.dx.data_as<T>();
-    for_each_index(pool_of(ctx), args.dx.numel(),
-                   [=](std::int64_t i) { dx[i] = dy[i] * Gelu<T>::derivative(x[i]); });
+    for_each_index(pool_of(ctx), args.dx.numel(), [=](std::int64_t i) {
+      dx[i] = store<T>(load(dy[i]) * Gelu<compute_t<T>>::derivative(load(x[i])));
+    });
+  });
+}
+
+// dst = src in dst's dtype. load is exact and store rounds a float or double once, so every pair of dtypes
+// rounds to nearest, ties to even, from the exact value (f64 → bf16 directly, never through f32).
+void cast_kernel(const ops::CastArgs& args, ExecContext& ctx) {
+  visit_floating("cast", args.src.dtype(), [&](auto src_tag) {
+    using S = decltype(src_tag);
+    visit_floating("cast", args.dst.dtype(), [&](auto dst_tag) {
+      using D = decltype(dst_tag);
+      const S* src = args.src.data_as<S>();
+      D* dst = args.dst.data_as<D>();
+      for_each_index(pool_of(ctx), args.dst.numel(),
+                     [=](std::int64_t i) { dst[i] = store<D>(load(src[i])); });
+    });
   });
 }
 
 }  // namespace
 
 void register_elementwise_kernels(OpTable& table) {
-  const auto floating = {DType::f32, DType::f64};
-  const auto stored = {DType::f32, DType::f64, DType::i32, DType::i64, DType::u16};
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  const auto stored = {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i32, DType::i64, DType::u16};
   register_op<ops::fill, &fill_kernel>(table, stored);
   register_op<ops::copy, &copy_kernel>(table, stored);
   register_op<ops::axpy, &axpy_kernel>(table, floating);
@@ -195,6 +220,7 @@ void register_elementwise_kernels(OpTable& table) {
   register_op<ops::bias_add, &bias_add_kernel>(table, floating);
   register_op<ops::gelu, &gelu_kernel>(table, floating);
   register_op<ops::gelu_backward, &gelu_backward_kernel>(table, floating);
+  register_op<ops::cast, &cast_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

@@ -59,12 +59,12 @@ void embedding_typed(const ops::EmbeddingArgs& args, ThreadPool& pool) {
         if (pos)
           std::copy(pos, pos + c, dst);
         else
-          std::fill(dst, dst + c, T(0));
+          std::fill(dst, dst + c, T{});
         continue;
       }
       const T* row = table + (id - first_row) * c;
       if (pos) {
-        for (std::int64_t j = 0; j < c; ++j) dst[j] = row[j] + pos[j];
+        for (std::int64_t j = 0; j < c; ++j) dst[j] = store<T>(load(row[j]) + load(pos[j]));
       } else {
         std::copy(row, row + c, dst);
       }
@@ -117,10 +117,10 @@ void scatter_table_gradient(const ops::EmbeddingBackwardArgs& args, ThreadPool& 
       std::fill(acc.begin(), acc.end(), 0.0);
       for (std::int64_t k = first[r]; k < first[r + 1]; ++k) {
         const T* g = dout + order[k] * c;
-        for (std::int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(g[j]);
+        for (std::int64_t j = 0; j < c; ++j) acc[j] += load_double(g[j]);
       }
       T* dst = dtable + r * c;
-      for (std::int64_t j = 0; j < c; ++j) dst[j] = static_cast<T>(static_cast<double>(dst[j]) + acc[j]);
+      for (std::int64_t j = 0; j < c; ++j) dst[j] = store<T>(load_double(dst[j]) + acc[j]);
     }
   });
 }
@@ -137,10 +137,10 @@ void sum_position_gradient(const ops::EmbeddingBackwardArgs& args, ThreadPool& p
       std::fill(acc.begin(), acc.end(), 0.0);
       for (std::int64_t b = 0; b < b_len; ++b) {
         const T* g = dout + (b * t_len + t) * c;
-        for (std::int64_t j = 0; j < c; ++j) acc[j] += static_cast<double>(g[j]);
+        for (std::int64_t j = 0; j < c; ++j) acc[j] += load_double(g[j]);
       }
       T* dst = dpositions + t * c;
-      for (std::int64_t j = 0; j < c; ++j) dst[j] = static_cast<T>(static_cast<double>(dst[j]) + acc[j]);
+      for (std::int64_t j = 0; j < c; ++j) dst[j] = store<T>(load_double(dst[j]) + acc[j]);
     }
   });
 }
@@ -156,8 +156,9 @@ void embedding_backward_kernel(const ops::EmbeddingBackwardArgs& args, ExecConte
 }  // namespace
 
 void register_embedding_kernels(OpTable& table) {
-  register_op<ops::embedding, &embedding_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::embedding_backward, &embedding_backward_kernel>(table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::embedding, &embedding_kernel>(table, floating);
+  register_op<ops::embedding_backward, &embedding_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

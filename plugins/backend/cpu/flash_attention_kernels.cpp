@@ -2,8 +2,8 @@
 // exactly rather than tiled: each query row's scores are formed in double, reduced with the row maximum
 // subtracted, and rounded once. Only one row of the (T, T) matrices exists at a time. Every output row is
 // owned by one task and summed in a fixed order (out, lse and dq over keys j ≤ i ascending; dk and dv over
-// queries i ≥ j ascending), so any partition gives the same bits. On the CPU, lse has the operands' dtype
-// (ops::flash_attention_lse_dtype is f32 for f32 and f64 for f64).
+// queries i ≥ j ascending), so any partition gives the same bits. lse is in the compute type, which is
+// ops::flash_attention_lse_dtype: f64 for f64 operands, f32 for f32, bf16 and f16 ones.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -20,18 +20,18 @@ namespace {
 template <class T>
 double dot(const T* a, const T* b, std::int64_t d) {
   double sum = 0.0;
-  for (std::int64_t c = 0; c < d; ++c) sum += static_cast<double>(a[c]) * static_cast<double>(b[c]);
+  for (std::int64_t c = 0; c < d; ++c) sum += load_double(a[c]) * load_double(b[c]);
   return sum;
 }
 
 // Row r = bh·T + i of (BH, T, ·) is query i of head bh; its head's key 0 is row r − i.
 template <class T>
 void flash_attention_typed(const ops::FlashAttentionArgs& args, ThreadPool& pool) {
-  const T* q = args.q.data_as<T>();  // (BH, T, d)
-  const T* k = args.k.data_as<T>();  // (BH, T, d)
-  const T* v = args.v.data_as<T>();  // (BH, T, d)
-  T* out = args.out.data_as<T>();    // (BH, T, d)
-  T* lse = args.lse.data_as<T>();    // (BH, T)
+  const T* q = args.q.data_as<T>();                      // (BH, T, d)
+  const T* k = args.k.data_as<T>();                      // (BH, T, d)
+  const T* v = args.v.data_as<T>();                      // (BH, T, d)
+  T* out = args.out.data_as<T>();                        // (BH, T, d)
+  compute_t<T>* lse = args.lse.data_as<compute_t<T>>();  // (BH, T)
   const std::int64_t t_len = args.q.dim(1), d = args.q.dim(2), rows = args.q.dim(0) * t_len;
   const double scale = args.scale;
   pool.parallel_for(rows, row_grain(t_len * d), [&](std::int64_t r0, std::int64_t r1) {
@@ -51,10 +51,10 @@ void flash_attention_typed(const ops::FlashAttentionArgs& args, ThreadPool& pool
         const double e = std::exp(s[j] - max);
         sum += e;
         const T* vj = v + (key0 + j) * d;
-        for (std::int64_t c = 0; c < d; ++c) acc[c] += e * static_cast<double>(vj[c]);
+        for (std::int64_t c = 0; c < d; ++c) acc[c] += e * load_double(vj[c]);
       }
-      for (std::int64_t c = 0; c < d; ++c) out[r * d + c] = static_cast<T>(acc[c] / sum);
-      lse[r] = static_cast<T>(max + std::log(sum));
+      for (std::int64_t c = 0; c < d; ++c) out[r * d + c] = store<T>(acc[c] / sum);
+      lse[r] = static_cast<compute_t<T>>(max + std::log(sum));
     }
   });
 }
@@ -66,15 +66,15 @@ void flash_attention_kernel(const ops::FlashAttentionArgs& args, ExecContext& ct
 
 template <class T>
 void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args, ThreadPool& pool) {
-  const T* q = args.q.data_as<T>();        // (BH, T, d)
-  const T* k = args.k.data_as<T>();        // (BH, T, d)
-  const T* v = args.v.data_as<T>();        // (BH, T, d)
-  const T* out = args.out.data_as<T>();    // (BH, T, d)
-  const T* lse = args.lse.data_as<T>();    // (BH, T)
-  const T* dout = args.dout.data_as<T>();  // (BH, T, d)
-  T* dq = args.dq.data_as<T>();            // (BH, T, d)
-  T* dk = args.dk.data_as<T>();            // (BH, T, d)
-  T* dv = args.dv.data_as<T>();            // (BH, T, d)
+  const T* q = args.q.data_as<T>();                            // (BH, T, d)
+  const T* k = args.k.data_as<T>();                            // (BH, T, d)
+  const T* v = args.v.data_as<T>();                            // (BH, T, d)
+  const T* out = args.out.data_as<T>();                        // (BH, T, d)
+  const compute_t<T>* lse = args.lse.data_as<compute_t<T>>();  // (BH, T)
+  const T* dout = args.dout.data_as<T>();                      // (BH, T, d)
+  T* dq = args.dq.data_as<T>();                                // (BH, T, d)
+  T* dk = args.dk.data_as<T>();                                // (BH, T, d)
+  T* dv = args.dv.data_as<T>();                                // (BH, T, d)
   const std::int64_t t_len = args.q.dim(1), d = args.q.dim(2), rows = args.q.dim(0) * t_len;
   const double scale = args.scale;
 
@@ -85,7 +85,7 @@ void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args,
   });
   // P and dS of query row qr and key row kr (same head), recomputed from lse: nothing (T, T) is stored.
   const auto p_ds = [&](std::int64_t qr, std::int64_t kr, double& p, double& ds) {
-    p = std::exp(scale * dot(q + qr * d, k + kr * d, d) - static_cast<double>(lse[qr]));
+    p = std::exp(scale * dot(q + qr * d, k + kr * d, d) - load_double(lse[qr]));
     ds = p * (dot(dout + qr * d, v + kr * d, d) - delta[qr]);
   };
 
@@ -99,9 +99,9 @@ void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args,
         double p, ds;
         p_ds(r, key0 + j, p, ds);
         const T* kj = k + (key0 + j) * d;
-        for (std::int64_t c = 0; c < d; ++c) acc[c] += ds * static_cast<double>(kj[c]);
+        for (std::int64_t c = 0; c < d; ++c) acc[c] += ds * load_double(kj[c]);
       }
-      for (std::int64_t c = 0; c < d; ++c) dq[r * d + c] = static_cast<T>(scale * acc[c]);
+      for (std::int64_t c = 0; c < d; ++c) dq[r * d + c] = store<T>(scale * acc[c]);
     }
   });
 
@@ -118,13 +118,13 @@ void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args,
         const T* qi = q + (query0 + i) * d;
         const T* douti = dout + (query0 + i) * d;
         for (std::int64_t c = 0; c < d; ++c) {
-          dv_acc[c] += p * static_cast<double>(douti[c]);
-          dk_acc[c] += ds * static_cast<double>(qi[c]);
+          dv_acc[c] += p * load_double(douti[c]);
+          dk_acc[c] += ds * load_double(qi[c]);
         }
       }
       for (std::int64_t c = 0; c < d; ++c) {
-        dk[r * d + c] = static_cast<T>(scale * dk_acc[c]);
-        dv[r * d + c] = static_cast<T>(dv_acc[c]);
+        dk[r * d + c] = store<T>(scale * dk_acc[c]);
+        dv[r * d + c] = store<T>(dv_acc[c]);
       }
     }
   });
@@ -138,9 +138,9 @@ void flash_attention_backward_kernel(const ops::FlashAttentionBackwardArgs& args
 }  // namespace
 
 void register_flash_attention_kernels(OpTable& table) {
-  register_op<ops::flash_attention, &flash_attention_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::flash_attention_backward, &flash_attention_backward_kernel>(table,
-                                                                               {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::flash_attention, &flash_attention_kernel>(table, floating);
+  register_op<ops::flash_attention_backward, &flash_attention_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

@@ -1,10 +1,12 @@
 // gemm on the CPU: OpenBLAS sgemm/dgemm (row-major), one call per batch entry. Strided views work without a
 // copy: a slice of a wider matrix only changes the leading dimension (lda/ldb/ldc); the batch stride is
-// applied to the base pointer. OpenBLAS parallelises inside each call with its own threads.
+// applied to the base pointer. OpenBLAS parallelises inside each call with its own threads. bf16 and f16
+// have no BLAS: their operands are widened to f32, multiplied by sgemm, and the product rounded once.
 #include <cblas.h>
 
 #include <algorithm>
 #include <climits>
+#include <type_traits>
 
 #include "mtnlg/ops.hpp"
 
@@ -71,15 +73,66 @@ void gemm_typed(const ops::GemmArgs& args, const ops::GemmDims& d) {
   }
 }
 
-void gemm_kernel(const ops::GemmArgs& args, ExecContext&) {
+// Calls f(stored row, contiguous row) for every row of the stored matrices of t ((rows, cols) or a batch of
+// them): the layout of a gemm operand, whose last dimension has stride 1.
+template <class T, class F>
+void for_each_matrix_row(const Tensor& t, ThreadPool& pool, F&& f) {
+  const std::int64_t rows = t.dim(-2), cols = t.dim(-1), batch = t.ndim() == 3 ? t.dim(0) : 1;
+  const std::int64_t row_stride = t.strides()[t.ndim() - 2], batch_step = batch_stride(t);
+  T* base = t.data_as<std::remove_const_t<T>>();
+  pool.parallel_for(batch * rows, row_grain(cols), [&](std::int64_t r0, std::int64_t r1) {
+    for (std::int64_t r = r0; r < r1; ++r)
+      f(base + (r / rows) * batch_step + (r % rows) * row_stride, r * cols);
+  });
+}
+
+// A gemm operand of a 16-bit dtype as a contiguous f32 host tensor (exact). The scratch is not the backend's
+// memory, so alloc_stats, and the meta backend's prediction of it, count only the caller's tensors.
+template <class T>
+Tensor widen_operand(const Tensor& t, ThreadPool& pool) {
+  Tensor wide = host_tensor(t.shape(), DType::f32);
+  float* out = wide.data_as<float>();
+  const std::int64_t cols = t.dim(-1);
+  for_each_matrix_row<const T>(t, pool, [&](const T* row, std::int64_t first) {
+    for (std::int64_t j = 0; j < cols; ++j) out[first + j] = load(row[j]);
+  });
+  return wide;
+}
+
+// bf16/f16: c = alpha·a·b + beta·c by sgemm on f32 copies of the operands (c's stored values when beta ≠ 0),
+// then c rounded once: exactly the f32 kernel on the 16-bit values, rounded.
+template <class T>
+void gemm_emulated(const ops::GemmArgs& args, const ops::GemmDims& d, ThreadPool& pool) {
+  if (d.batch == 0 || d.m == 0 || d.n == 0) return;
+  ops::GemmArgs wide = args;
+  wide.a = widen_operand<T>(args.a, pool);
+  wide.b = widen_operand<T>(args.b, pool);
+  // With beta = 0 neither BLAS nor gemm_typed reads c, so it needs no copy (and its old contents, perhaps
+  // uninitialised, cannot leak NaNs).
+  wide.c = args.beta == 0.0 ? host_tensor(args.c.shape(), DType::f32) : widen_operand<T>(args.c, pool);
+  gemm_typed<float>(wide, d);
+  const float* product = wide.c.data_as<float>();
+  const std::int64_t cols = args.c.dim(-1);
+  for_each_matrix_row<T>(args.c, pool, [&](T* row, std::int64_t first) {
+    for (std::int64_t j = 0; j < cols; ++j) row[j] = store<T>(product[first + j]);
+  });
+}
+
+void gemm_kernel(const ops::GemmArgs& args, ExecContext& ctx) {
   const ops::GemmDims d = ops::gemm_dims(args);
-  visit_floating("gemm", args.dtype(), [&](auto t) { gemm_typed<decltype(t)>(args, d); });
+  visit_floating("gemm", args.dtype(), [&](auto t) {
+    using T = decltype(t);
+    if constexpr (std::is_same_v<T, compute_t<T>>)
+      gemm_typed<T>(args, d);
+    else
+      gemm_emulated<T>(args, d, pool_of(ctx));
+  });
 }
 
 }  // namespace
 
 void register_gemm_kernels(OpTable& table) {
-  register_op<ops::gemm, &gemm_kernel>(table, {DType::f32, DType::f64});
+  register_op<ops::gemm, &gemm_kernel>(table, {DType::f32, DType::f64, DType::bf16, DType::f16});
 }
 
 }  // namespace mtnlg::cpu

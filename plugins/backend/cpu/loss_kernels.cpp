@@ -7,8 +7,9 @@
 // The vocabulary-parallel pieces (row_max, cross_entropy_partial, cross_entropy_from_parts,
 // cross_entropy_partial_backward) compute the same expressions on a slice of the columns, with the global row
 // max and sum of exponentials passed in: with one slice they give cross_entropy's losses and
-// cross_entropy_backward's gradients (in f64 the same bits; in f32 the sum of exponentials is rounded to f32
-// between the ops).
+// cross_entropy_backward's gradients (in f64 the same bits; otherwise the sum of exponentials is rounded to
+// the logits' dtype between the ops, which for bf16 and f16 costs most of its digits: compute a 16-bit
+// model's loss on logits cast to f32, as ops.hpp says).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -39,7 +40,7 @@ std::int64_t target_of(const char* op, const Tensor& targets, std::int64_t row, 
 template <class T>
 double row_max(const T* x, std::int64_t n) {
   double max = -std::numeric_limits<double>::infinity();
-  for (std::int64_t j = 0; j < n; ++j) max = std::max(max, static_cast<double>(x[j]));
+  for (std::int64_t j = 0; j < n; ++j) max = std::max(max, load_double(x[j]));
   return max;
 }
 
@@ -54,8 +55,8 @@ void cross_entropy_typed(const ops::CrossEntropyArgs& args, ThreadPool& pool) {
       const T* x = logits + r * v;
       const double max = row_max(x, valid);
       double sum = 0.0;
-      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(static_cast<double>(x[j]) - max);
-      losses[r] = static_cast<T>(std::log(sum) + max - static_cast<double>(x[t]));
+      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(load_double(x[j]) - max);
+      losses[r] = store<T>(std::log(sum) + max - load_double(x[t]));
     }
   });
 }
@@ -80,14 +81,14 @@ void cross_entropy_backward_typed(const ops::CrossEntropyBackwardArgs& args, Thr
       const double max = row_max(x, valid);
       double sum = 0.0;
       for (std::int64_t j = 0; j < valid; ++j) {
-        e[j] = std::exp(static_cast<double>(x[j]) - max);
+        e[j] = std::exp(load_double(x[j]) - max);
         sum += e[j];
       }
       for (std::int64_t j = 0; j < valid; ++j) {
         const double p = e[j] / sum;
-        dx[j] = static_cast<T>(weight * (j == t ? p - 1.0 : p));
+        dx[j] = store<T>(weight * (j == t ? p - 1.0 : p));
       }
-      std::fill(dx + valid, dx + v, T(0));
+      std::fill(dx + valid, dx + v, T{});
     }
   });
 }
@@ -104,7 +105,7 @@ void row_max_typed(const ops::RowMaxArgs& args, ThreadPool& pool) {
   T* out = args.out.data_as<T>();    // (N)
   const std::int64_t v = args.x.dim(1), valid = args.valid_cols;
   pool.parallel_for(args.x.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) out[r] = static_cast<T>(row_max(x + r * v, valid));
+    for (std::int64_t r = r0; r < r1; ++r) out[r] = store<T>(row_max(x + r * v, valid));
   });
 }
 
@@ -137,11 +138,11 @@ void cross_entropy_partial_typed(const ops::CrossEntropyPartialArgs& args, Threa
       const std::int64_t t =
           local_target_of("cross_entropy_partial", args.targets, r, args.col_offset, valid, args.logits);
       const T* x = logits + r * v;
-      const double max = static_cast<double>(row_maxes[r]);
+      const double max = load_double(row_maxes[r]);
       double sum = 0.0;
-      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(static_cast<double>(x[j]) - max);
-      sum_exp[r] = static_cast<T>(sum);
-      target_logit[r] = t >= 0 ? x[t] : T(0);
+      for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(load_double(x[j]) - max);
+      sum_exp[r] = store<T>(sum);
+      target_logit[r] = t >= 0 ? x[t] : T{};
     }
   });
 }
@@ -159,8 +160,7 @@ void cross_entropy_from_parts_typed(const ops::CrossEntropyFromPartsArgs& args, 
   T* losses = args.losses.data_as<T>();              // (N), may be any of the inputs
   pool.parallel_for(args.losses.numel(), kElementwiseGrain, [&](std::int64_t i0, std::int64_t i1) {
     for (std::int64_t i = i0; i < i1; ++i)
-      losses[i] = static_cast<T>(std::log(static_cast<double>(sum[i])) + static_cast<double>(max[i]) -
-                                 static_cast<double>(target[i]));
+      losses[i] = store<T>(std::log(load_double(sum[i])) + load_double(max[i]) - load_double(target[i]));
   });
 }
 
@@ -184,13 +184,13 @@ void cross_entropy_partial_backward_typed(const ops::CrossEntropyPartialBackward
                                              args.col_offset, valid, args.logits);
       const T* x = logits + r * v;
       T* dx = dlogits + r * v;
-      const double max = static_cast<double>(row_maxes[r]), sum = static_cast<double>(sum_exp[r]);
+      const double max = load_double(row_maxes[r]), sum = load_double(sum_exp[r]);
       // Element j is read before it is overwritten, so dlogits may be logits.
       for (std::int64_t j = 0; j < valid; ++j) {
-        const double p = std::exp(static_cast<double>(x[j]) - max) / sum;
-        dx[j] = static_cast<T>(weight * (j == t ? p - 1.0 : p));
+        const double p = std::exp(load_double(x[j]) - max) / sum;
+        dx[j] = store<T>(weight * (j == t ? p - 1.0 : p));
       }
-      std::fill(dx + valid, dx + v, T(0));
+      std::fill(dx + valid, dx + v, T{});
     }
   });
 }
@@ -204,14 +204,13 @@ void cross_entropy_partial_backward_kernel(const ops::CrossEntropyPartialBackwar
 }  // namespace
 
 void register_loss_kernels(OpTable& table) {
-  register_op<ops::cross_entropy, &cross_entropy_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::cross_entropy_backward, &cross_entropy_backward_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::row_max, &row_max_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::cross_entropy_partial, &cross_entropy_partial_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::cross_entropy_from_parts, &cross_entropy_from_parts_kernel>(table,
-                                                                               {DType::f32, DType::f64});
-  register_op<ops::cross_entropy_partial_backward, &cross_entropy_partial_backward_kernel>(
-      table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::cross_entropy, &cross_entropy_kernel>(table, floating);
+  register_op<ops::cross_entropy_backward, &cross_entropy_backward_kernel>(table, floating);
+  register_op<ops::row_max, &row_max_kernel>(table, floating);
+  register_op<ops::cross_entropy_partial, &cross_entropy_partial_kernel>(table, floating);
+  register_op<ops::cross_entropy_from_parts, &cross_entropy_from_parts_kernel>(table, floating);
+  register_op<ops::cross_entropy_partial_backward, &cross_entropy_partial_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

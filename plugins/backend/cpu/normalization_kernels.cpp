@@ -1,6 +1,7 @@
 // LayerNorm over the last dimension. The forward pass and dx are row-local (one task owns whole rows, so any
 // partition gives the same bits); dgamma and dbeta are sums over rows, split into RowBlocks whose partial
-// sums are combined in block order. Statistics and sums are taken in double for f32 and f64.
+// sums are combined in block order. Statistics and sums are taken in double for every floating dtype, and
+// each output is rounded once to its dtype (mean and rstd too: they have the op's dtype).
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -27,20 +28,19 @@ void layernorm_typed(const ops::LayerNormArgs& args, ThreadPool& pool) {
       const T* xr = x + r * c;
       // Two passes: the variance as the mean of squared deviations does not cancel like E[x²] − E[x]².
       double sum = 0.0;
-      for (std::int64_t j = 0; j < c; ++j) sum += static_cast<double>(xr[j]);
+      for (std::int64_t j = 0; j < c; ++j) sum += load_double(xr[j]);
       const double mean = sum / static_cast<double>(c);
       double squares = 0.0;
       for (std::int64_t j = 0; j < c; ++j) {
-        const double d = static_cast<double>(xr[j]) - mean;
+        const double d = load_double(xr[j]) - mean;
         squares += d * d;
       }
       const double rstd = 1.0 / std::sqrt(squares / static_cast<double>(c) + args.eps);
       T* outr = out + r * c;
       for (std::int64_t j = 0; j < c; ++j)
-        outr[j] = static_cast<T>((static_cast<double>(xr[j]) - mean) * rstd * static_cast<double>(gamma[j]) +
-                                 static_cast<double>(beta[j]));
-      mean_out[r] = static_cast<T>(mean);
-      rstd_out[r] = static_cast<T>(rstd);
+        outr[j] = store<T>((load_double(xr[j]) - mean) * rstd * load_double(gamma[j]) + load_double(beta[j]));
+      mean_out[r] = store<T>(mean);
+      rstd_out[r] = store<T>(rstd);
     }
   });
 }
@@ -77,12 +77,12 @@ void layernorm_backward_typed(const ops::LayerNormBackwardArgs& args, ThreadPool
       for (std::int64_t r = block * blocks.rows_per_block; r < r_end; ++r) {
         const T* xr = x + r * c;
         const T* dyr = dy + r * c;
-        const double m = static_cast<double>(mean[r]), s = static_cast<double>(rstd[r]);
+        const double m = load_double(mean[r]), s = load_double(rstd[r]);
         double g_sum = 0.0, gx_sum = 0.0;
         for (std::int64_t j = 0; j < c; ++j) {
-          xhat[j] = (static_cast<double>(xr[j]) - m) * s;
-          const double d = static_cast<double>(dyr[j]);
-          const double g = d * static_cast<double>(gamma[j]);
+          xhat[j] = (load_double(xr[j]) - m) * s;
+          const double d = load_double(dyr[j]);
+          const double g = d * load_double(gamma[j]);
           g_sum += g;
           gx_sum += g * xhat[j];
           dgamma_acc[j] += d * xhat[j];
@@ -91,8 +91,8 @@ void layernorm_backward_typed(const ops::LayerNormBackwardArgs& args, ThreadPool
         const double g_mean = g_sum / static_cast<double>(c), gx_mean = gx_sum / static_cast<double>(c);
         T* dxr = dx + r * c;
         for (std::int64_t j = 0; j < c; ++j) {
-          const double g = static_cast<double>(dyr[j]) * static_cast<double>(gamma[j]);
-          dxr[j] = static_cast<T>(s * (g - g_mean - xhat[j] * gx_mean));
+          const double g = load_double(dyr[j]) * load_double(gamma[j]);
+          dxr[j] = store<T>(s * (g - g_mean - xhat[j] * gx_mean));
         }
       }
     }
@@ -104,8 +104,8 @@ void layernorm_backward_typed(const ops::LayerNormBackwardArgs& args, ThreadPool
         dgamma_sum += partial[static_cast<std::size_t>(block * 2 * c + j)];
         dbeta_sum += partial[static_cast<std::size_t>(block * 2 * c + c + j)];
       }
-      dgamma[j] = static_cast<T>(static_cast<double>(dgamma[j]) + dgamma_sum);
-      dbeta[j] = static_cast<T>(static_cast<double>(dbeta[j]) + dbeta_sum);
+      dgamma[j] = store<T>(load_double(dgamma[j]) + dgamma_sum);
+      dbeta[j] = store<T>(load_double(dbeta[j]) + dbeta_sum);
     }
   });
 }
@@ -118,8 +118,9 @@ void layernorm_backward_kernel(const ops::LayerNormBackwardArgs& args, ExecConte
 }  // namespace
 
 void register_normalization_kernels(OpTable& table) {
-  register_op<ops::layernorm, &layernorm_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::layernorm_backward, &layernorm_backward_kernel>(table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::layernorm, &layernorm_kernel>(table, floating);
+  register_op<ops::layernorm_backward, &layernorm_backward_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

@@ -1,5 +1,6 @@
 // AdamW (decoupled weight decay, Loshchilov & Hutter 2019), exactly as ops.hpp writes it. Elementwise, so
-// any partition gives the same bits; each element's update is computed in double and rounded once.
+// any partition gives the same bits; each element's update is computed in double and rounded once. f32 and
+// f64 only: mixed precision keeps its master weights and Adam state in f32.
 #include <cmath>
 
 #include "mtnlg/ops.hpp"
@@ -34,7 +35,7 @@ void adamw_typed(const ops::AdamWArgs& args, ThreadPool& pool) {
 }
 
 void adamw_kernel(const ops::AdamWArgs& args, ExecContext& ctx) {
-  visit_floating("adamw", args.dtype(), [&](auto tag) { adamw_typed<decltype(tag)>(args, pool_of(ctx)); });
+  visit_f32_f64("adamw", args.dtype(), [&](auto tag) { adamw_typed<decltype(tag)>(args, pool_of(ctx)); });
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Reductions with a fixed summation order. The blocks a sum is split into depend only on the problem size;
 // each block is summed sequentially, and the block sums are combined in block order. Which thread computes
 // which block, and when it finishes, cannot change a bit of the result, so runs are reproducible and
-// threads=1 equals threads=N exactly. Sums accumulate in double for both f32 and f64 inputs.
+// threads=1 equals threads=N exactly. Sums accumulate in double for every floating dtype (bf16 and f16
+// elements widen exactly), and the result is rounded once to the output's dtype.
 #include <algorithm>
 #include <vector>
 
@@ -38,7 +39,7 @@ void column_sum_typed(const ops::ColumnSumArgs& args, std::int64_t n, ThreadPool
       const std::int64_t c0 = tile * kColumnTile, c1 = std::min(n, c0 + kColumnTile);
       double* acc = partial.data() + block * n;
       for (std::int64_t r = r0; r < r1; ++r)
-        for (std::int64_t c = c0; c < c1; ++c) acc[c] += static_cast<double>(x[r * n + c]);
+        for (std::int64_t c = c0; c < c1; ++c) acc[c] += load_double(x[r * n + c]);
     }
   });
   const double beta = args.beta;
@@ -47,7 +48,7 @@ void column_sum_typed(const ops::ColumnSumArgs& args, std::int64_t n, ThreadPool
       double sum = 0.0;
       for (std::int64_t b = 0; b < blocks; ++b) sum += partial[static_cast<std::size_t>(b * n + c)];
       // beta = 0 overwrites without reading out, so an uninitialised out cannot leak NaNs (as BLAS does).
-      out[c] = static_cast<T>(beta == 0.0 ? sum : beta * static_cast<double>(out[c]) + sum);
+      out[c] = store<T>(beta == 0.0 ? sum : beta * load_double(out[c]) + sum);
     }
   });
 }
@@ -66,11 +67,11 @@ double block_squares(const T* x, std::int64_t begin, std::int64_t end) {
   std::int64_t i = begin;
   for (; i + 4 <= end; i += 4)
     for (int l = 0; l < 4; ++l) {
-      const double v = static_cast<double>(x[i + l]);
+      const double v = load_double(x[i + l]);
       lane[l] += v * v;
     }
   for (; i < end; ++i) {
-    const double v = static_cast<double>(x[i]);
+    const double v = load_double(x[i]);
     lane[0] += v * v;
   }
   return (lane[0] + lane[1]) + (lane[2] + lane[3]);
@@ -87,7 +88,7 @@ void squared_norm_typed(const ops::SquaredNormArgs& args, ThreadPool& pool) {
   });
   double sum = 0.0;
   for (double p : partial) sum += p;
-  *args.out.data_as<T>() = static_cast<T>(sum);
+  *args.out.data_as<T>() = store<T>(sum);
 }
 
 void squared_norm_kernel(const ops::SquaredNormArgs& args, ExecContext& ctx) {
@@ -98,8 +99,9 @@ void squared_norm_kernel(const ops::SquaredNormArgs& args, ExecContext& ctx) {
 }  // namespace
 
 void register_reduction_kernels(OpTable& table) {
-  register_op<ops::column_sum, &column_sum_kernel>(table, {DType::f32, DType::f64});
-  register_op<ops::squared_norm, &squared_norm_kernel>(table, {DType::f32, DType::f64});
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  register_op<ops::column_sum, &column_sum_kernel>(table, floating);
+  register_op<ops::squared_norm, &squared_norm_kernel>(table, floating);
 }
 
 }  // namespace mtnlg::cpu

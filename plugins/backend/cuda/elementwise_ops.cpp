@@ -1,9 +1,10 @@
-// Elementwise ops (fill, copy, axpy, scale, add, mul, bias_add, gelu, gelu_backward): each wrapper hands the
-// tensors' device pointers and sizes to a launcher of kernels/ on the backend's stream. op_checks.cpp has
-// already checked shapes, dtypes and contiguity.
+// Elementwise ops (fill, copy, cast, axpy, scale, add, mul, bias_add, gelu, gelu_backward): each wrapper
+// hands the tensors' device pointers and sizes to a launcher of kernels/ on the backend's stream.
+// op_checks.cpp has already checked shapes, dtypes and contiguity.
 #include "mtnlg/cuda/axpy_scale.hpp"
 #include "mtnlg/cuda/bias_add.hpp"
 #include "mtnlg/cuda/binary.hpp"
+#include "mtnlg/cuda/cast.hpp"
 #include "mtnlg/cuda/copy.hpp"
 #include "mtnlg/cuda/fill.hpp"
 #include "mtnlg/cuda/gelu.hpp"
@@ -36,6 +37,11 @@ StridedLayout layout_of(const Tensor& t) {
 void copy_kernel(const ops::CopyArgs& args, ExecContext& ctx) {
   kernels::launch_copy(args.dtype(), args.src.data(), layout_of(args.src), args.dst.data(),
                        layout_of(args.dst), stream_of(ctx));
+}
+
+void cast_kernel(const ops::CastArgs& args, ExecContext& ctx) {
+  kernels::launch_cast(args.src.dtype(), args.src.data(), args.dst.dtype(), args.dst.data(), args.dst.numel(),
+                       stream_of(ctx));
 }
 
 void axpy_kernel(const ops::AxpyArgs& args, ExecContext& ctx) {
@@ -80,6 +86,7 @@ void register_elementwise_ops(OpTable& table) {
   const auto stored = {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i32, DType::i64, DType::u16};
   register_op<ops::fill, &fill_kernel>(table, stored);
   register_op<ops::copy, &copy_kernel>(table, stored);
+  register_op<ops::cast, &cast_kernel>(table, floating);
   register_op<ops::axpy, &axpy_kernel>(table, floating);
   register_op<ops::scale, &scale_kernel>(table, floating);
   register_op<ops::add, &add_kernel>(table, floating);

@@ -16,11 +16,13 @@ void no_math(const Args&, ExecContext&) {}
 
 void register_meta_kernels(OpTable& table) {
   // The CPU backend's dtypes: what `mtnlg check` accepts must be what a CPU run accepts.
-  const auto floating = {DType::f32, DType::f64};
-  const auto stored = {DType::f32, DType::f64, DType::i32, DType::i64, DType::u16};
+  const auto floating = {DType::f32, DType::f64, DType::bf16, DType::f16};
+  const auto stored = {DType::f32, DType::f64, DType::bf16, DType::f16, DType::i32, DType::i64, DType::u16};
+  const auto f32_f64 = {DType::f32, DType::f64};
   table.add(ops::gemm, floating, &no_math<ops::GemmArgs>);
   table.add(ops::fill, stored, &no_math<ops::FillArgs>);
   table.add(ops::copy, stored, &no_math<ops::CopyArgs>);
+  table.add(ops::cast, floating, &no_math<ops::CastArgs>);
   table.add(ops::axpy, floating, &no_math<ops::AxpyArgs>);
   table.add(ops::scale, floating, &no_math<ops::ScaleArgs>);
   table.add(ops::add, floating, &no_math<ops::BinaryArgs>);
@@ -46,7 +48,7 @@ void register_meta_kernels(OpTable& table) {
   table.add(ops::cross_entropy_partial_backward, floating, &no_math<ops::CrossEntropyPartialBackwardArgs>);
   table.add(ops::dropout, floating, &no_math<ops::DropoutArgs>);
   table.add(ops::dropout_backward, floating, &no_math<ops::DropoutArgs>);
-  table.add(ops::adamw, floating, &no_math<ops::AdamWArgs>);
+  table.add(ops::adamw, f32_f64, &no_math<ops::AdamWArgs>);
 }
 
 }  // namespace mtnlg::meta

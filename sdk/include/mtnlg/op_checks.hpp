@@ -13,6 +13,7 @@ namespace mtnlg::ops {
 struct GemmArgs;
 struct FillArgs;
 struct CopyArgs;
+struct CastArgs;
 struct AxpyArgs;
 struct ScaleArgs;
 struct BinaryArgs;
@@ -42,6 +43,7 @@ struct AdamWArgs;
 MTNLG_SDK_API void check_args(const char* op, const GemmArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const FillArgs& args, Device device);  // integer fills exact
 MTNLG_SDK_API void check_args(const char* op, const CopyArgs& args, Device device);
+MTNLG_SDK_API void check_args(const char* op, const CastArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const AxpyArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const ScaleArgs& args, Device device);
 MTNLG_SDK_API void check_args(const char* op, const BinaryArgs& args, Device device);  // add, mul

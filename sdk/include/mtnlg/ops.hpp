@@ -36,6 +36,17 @@ struct CopyArgs {
 };
 inline constexpr OpKey<CopyArgs> copy{"copy"};
 
+// dst = src converted to dst's dtype: any of f32, f64, bf16, f16 to any of them (the same dtype too), each
+// element rounded once from its exact value to nearest, ties to even (f64 → bf16 directly, not through f32);
+// a value beyond dst's largest finite one by half an ulp or more becomes ±∞, NaN stays NaN. Same shape, both
+// contiguous, not overlapping. The kernel is selected by dst's dtype; a backend supporting cast for a dtype
+// casts into it from every one of the four.
+struct CastArgs {
+  Tensor src, dst;
+  DType dtype() const { return dst.dtype(); }
+};
+inline constexpr OpKey<CastArgs> cast{"cast"};
+
 // y += alpha · x. Both contiguous, same number of elements.
 struct AxpyArgs {
   Tensor x, y;
@@ -199,6 +210,11 @@ inline constexpr OpKey<FlashAttentionBackwardArgs> flash_attention_backward{"fla
 // losses[i] = log Σ_{j < valid_cols} exp(logits[i, j]) − logits[i, targets[i]]: columns at or beyond
 // valid_cols (vocabulary padding) count as −∞. logits: (N, V) contiguous; targets: (N) i32 in
 // [0, valid_cols) — otherwise an error naming the row and token; losses: (N), logits' dtype.
+// 16-bit logits: every op of the cross-entropy family keeps the logits' dtype for its outputs (losses,
+// row_max, sum_exp, target_logit, dlogits), computing in f32 or wider and rounding each result once, so a
+// loss is rounded to 16 bits (bf16: 8 significant bits, ~0.03 at a loss of 10). Megatron computes the loss in
+// fp32: cast the logits to f32 first (ops::cast) and the loss and dlogits are f32; cast dlogits back for the
+// 16-bit layers below.
 struct CrossEntropyArgs {
   Tensor logits, targets, losses;
   std::int64_t valid_cols = 0;

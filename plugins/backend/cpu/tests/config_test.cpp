@@ -39,18 +39,23 @@ TEST(CpuConfig, DeviceAndOps) {
   EXPECT_THAT(
       backend->op_names(),
       ::testing::UnorderedElementsAre(
-          "adamw (f32, f64)", "add (f32, f64)", "axpy (f32, f64)", "bias_add (f32, f64)",
-          "causal_softmax (f32, f64)", "causal_softmax_backward (f32, f64)", "column_sum (f32, f64)",
-          "copy (f32, f64, i32, i64, u16)", "cross_entropy (f32, f64)", "cross_entropy_backward (f32, f64)",
-          "cross_entropy_from_parts (f32, f64)", "cross_entropy_partial (f32, f64)",
-          "cross_entropy_partial_backward (f32, f64)", "row_max (f32, f64)", "dropout (f32, f64)",
-          "dropout_backward (f32, f64)", "embedding (f32, f64)", "embedding_backward (f32, f64)",
-          "fill (f32, f64, i32, i64, u16)", "flash_attention (f32, f64)",
-          "flash_attention_backward (f32, f64)", "gelu (f32, f64)", "gelu_backward (f32, f64)",
-          "gemm (f32, f64)", "layernorm (f32, f64)", "layernorm_backward (f32, f64)", "mul (f32, f64)",
-          "scale (f32, f64)", "squared_norm (f32, f64)"));
+          "adamw (f32, f64)", "add (f32, f64, bf16, f16)", "axpy (f32, f64, bf16, f16)",
+          "bias_add (f32, f64, bf16, f16)", "cast (f32, f64, bf16, f16)",
+          "causal_softmax (f32, f64, bf16, f16)", "causal_softmax_backward (f32, f64, bf16, f16)",
+          "column_sum (f32, f64, bf16, f16)", "copy (f32, f64, bf16, f16, i32, i64, u16)",
+          "cross_entropy (f32, f64, bf16, f16)", "cross_entropy_backward (f32, f64, bf16, f16)",
+          "cross_entropy_from_parts (f32, f64, bf16, f16)", "cross_entropy_partial (f32, f64, bf16, f16)",
+          "cross_entropy_partial_backward (f32, f64, bf16, f16)", "row_max (f32, f64, bf16, f16)",
+          "dropout (f32, f64, bf16, f16)", "dropout_backward (f32, f64, bf16, f16)",
+          "embedding (f32, f64, bf16, f16)", "embedding_backward (f32, f64, bf16, f16)",
+          "fill (f32, f64, bf16, f16, i32, i64, u16)", "flash_attention (f32, f64, bf16, f16)",
+          "flash_attention_backward (f32, f64, bf16, f16)", "gelu (f32, f64, bf16, f16)",
+          "gelu_backward (f32, f64, bf16, f16)", "gemm (f32, f64, bf16, f16)",
+          "layernorm (f32, f64, bf16, f16)", "layernorm_backward (f32, f64, bf16, f16)",
+          "mul (f32, f64, bf16, f16)", "scale (f32, f64, bf16, f16)", "squared_norm (f32, f64, bf16, f16)"));
   EXPECT_TRUE(backend->supports("copy", DType::u16));
-  EXPECT_FALSE(backend->supports("gemm", DType::bf16));
+  EXPECT_TRUE(backend->supports("gemm", DType::bf16));
+  EXPECT_FALSE(backend->supports("adamw", DType::f16));
 }
 
 }  // namespace

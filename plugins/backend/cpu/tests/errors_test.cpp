@@ -18,13 +18,48 @@ TEST_F(CpuErrors, UnsupportedDtype) {
   ops::GemmArgs args{backend->empty({2, 2}, DType::i32), backend->empty({2, 2}, DType::i32),
                      backend->empty({2, 2}, DType::i32)};
   EXPECT_THAT([&] { backend->run(ops::gemm, args); },
-              ThrowsMessage<Error>(
-                  HasSubstr("backend 'cpu' does not support op 'gemm' for i32; it supports: f32, f64")));
+              ThrowsMessage<Error>(HasSubstr(
+                  "backend 'cpu' does not support op 'gemm' for i32; it supports: f32, f64, bf16, f16")));
+  // Master weights stay f32: adamw has no 16-bit kernel.
+  const auto bf16 = [&] { return backend->empty({2}, DType::bf16); };
   EXPECT_THAT(
       [&] {
-        backend->run(ops::fill, ops::FillArgs{backend->empty({2}, DType::bf16), 0.0});
+        backend->run(ops::adamw, ops::AdamWArgs{bf16(), bf16(), bf16(), bf16()});
       },
-      ThrowsMessage<Error>(HasSubstr("does not support op 'fill' for bf16")));
+      ThrowsMessage<Error>(HasSubstr("does not support op 'adamw' for bf16; it supports: f32, f64")));
+}
+
+TEST_F(CpuErrors, CastNeedsFloatingContiguousSameShapeDisjoint) {
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cast, ops::CastArgs{backend->empty({3}, DType::u16), f32({3})});
+      },
+      ThrowsMessage<Error>(AllOf(HasSubstr("cast: src is u16 (3) on cpu and dst is f32 (3) on cpu"),
+                                 HasSubstr("f32, f64, bf16 and f16 (copy moves integers)"))));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cast, ops::CastArgs{f32({2, 3}), backend->empty({6}, DType::bf16)});
+      },
+      ThrowsMessage<Error>(HasSubstr("cast: src is f32 (2, 3) on cpu but dst is bf16 (6) on cpu")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cast,
+                     ops::CastArgs{f32({3, 2}).transpose(0, 1), backend->empty({2, 3}, DType::f16)});
+      },
+      ThrowsMessage<Error>(HasSubstr("cast: operand src")));
+  // Overlap is judged in bytes, as the element offsets are in units of different sizes. f32 elements 2..3
+  // (bytes 8..15) and f16 elements 4..5 (bytes 8..11) overlap; f16 elements 0..1 (bytes 0..3) and f32
+  // elements 1..2 (bytes 4..11) do not.
+  const Tensor buffer = f32({4});
+  const auto view = [&](DType dtype, std::int64_t offset) {
+    return Tensor(buffer.storage(), {2}, dtype, offset);
+  };
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cast, ops::CastArgs{view(DType::f32, 2), view(DType::f16, 4)});
+      },
+      ThrowsMessage<Error>(HasSubstr("cast: output dst (f16 (2) on cpu) overlaps input src")));
+  backend->run(ops::cast, ops::CastArgs{view(DType::f16, 0), view(DType::f32, 1)});
 }
 
 TEST_F(CpuErrors, GemmInnerDimensionMismatch) {

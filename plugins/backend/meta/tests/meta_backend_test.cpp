@@ -89,8 +89,10 @@ TEST(MetaBackend, TransfersDoNothing) {
 TEST(MetaBackend, EveryOpAcceptsValidShapes) {
   auto backend = make_meta();
   Backend& b = *backend;
-  for (DType dt : {DType::f32, DType::f64}) {
+  for (DType dt : {DType::f32, DType::f64, DType::bf16, DType::f16}) {
     const Tensor x = b.empty({4, 3, 5}, dt), y = b.empty({4, 3, 5}, dt), bias = b.empty({5}, dt);
+    for (DType to : {DType::f32, DType::f64, DType::bf16, DType::f16})
+      b.run(ops::cast, ops::CastArgs{x, b.empty({4, 3, 5}, to)});
     b.run(ops::gemm, ops::GemmArgs{b.empty({4, 5, 3}, dt), b.empty({4, 7, 5}, dt), b.empty({4, 3, 7}, dt),
                                    true, true, 0.5, 1.0});
     b.run(ops::gemm,
@@ -133,7 +135,7 @@ TEST(MetaBackend, BadGemmShapeThrowsWithTheShapes) {
                                        b.empty({2, 2}, DType::i32)});
       },
       ThrowsMessage<Error>(
-          HasSubstr("backend 'meta' does not support op 'gemm' for i32; it supports: f32, f64")));
+          HasSubstr("backend 'meta' does not support op 'gemm' for i32; it supports: f32, f64, bf16, f16")));
 }
 
 // A cpu tensor handed to the meta backend is a wiring mistake, reported as such.

@@ -97,9 +97,32 @@ const std::vector<std::pair<const char*, Call>>& calls() {
        [](Backend& b) {
          b.run(ops::fill, ops::FillArgs{b.empty({3}, DType::u16), 70000.0});
        }},
-      {"fill bf16",
+      {"fill bf16 ok",
        [](Backend& b) {
          b.run(ops::fill, ops::FillArgs{b.empty({3}, DType::bf16), 0.0});
+       }},
+      {"adamw bf16",
+       [](Backend& b) {
+         const auto t = [&b] { return b.empty({6}, DType::bf16); };
+         b.run(ops::adamw, ops::AdamWArgs{t(), t(), t(), t()});
+       }},
+      {"cast ok",
+       [](Backend& b) {
+         b.run(ops::cast, ops::CastArgs{f32(b, {2, 3}), b.empty({2, 3}, DType::bf16)});
+       }},
+      {"cast integer",
+       [](Backend& b) {
+         b.run(ops::cast, ops::CastArgs{b.empty({4}, DType::i32), f32(b, {4})});
+       }},
+      {"cast shape",
+       [](Backend& b) {
+         b.run(ops::cast, ops::CastArgs{f32(b, {2, 3}), b.empty({3, 2}, DType::f16)});
+       }},
+      {"cast overlap",
+       [](Backend& b) {
+         // The f16 view's 2 bytes per element land inside the f32 tensor's bytes.
+         const Tensor wide = f32(b, {4});
+         b.run(ops::cast, ops::CastArgs{wide, Tensor(wide.storage(), {4}, DType::f16, 2)});
        }},
       {"copy shape",
        [](Backend& b) {

@@ -11,6 +11,7 @@
 #include "cli/plugins_command.hpp"
 #include "cli/train_command.hpp"
 #include "convert/hf_gpt2.hpp"
+#include "convert/reshard_checkpoint.hpp"
 #include "eval/task_eval.hpp"
 #include "mtnlg/error.hpp"
 #include "plugin_host/registry.hpp"
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
                   "RUN_DIR/traffic/rank-N.json (for tools/bench/parallel-cpu)");
   train->add_option("--run-dir", run_dir,
                     "where metrics.jsonl, the resolved recipe and logs go (default runs/<recipe>)");
+  std::string resume;
+  train->add_option(
+      "--resume", resume,
+      "continue from a checkpoint: a run directory (its RUN_DIR/checkpoints/latest; the run goes "
+      "on there, metrics.jsonl cut back to that step) or a sharded checkpoint directory (the run "
+      "goes on in --run-dir). Any layout: the recipe's [parallel] may differ from the saved one");
 
   auto* generate = app.add_subcommand("generate", "sample text from a trained model's checkpoint");
   mtnlg::host::GenerateOptions gen;
@@ -116,12 +123,17 @@ int main(int argc, char** argv) {
   eval->add_option("--limit", eval_options.limit,
                    "--perplexity: the first N windows only; --task: the first N documents (default: all)");
 
-  auto* convert =
-      app.add_subcommand("convert", "convert a checkpoint to or from Hugging Face's GPT-2 layout");
+  auto* convert = app.add_subcommand(
+      "convert",
+      "convert a checkpoint to or from Hugging Face's GPT-2 layout, or reshard a training checkpoint for "
+      "another tensor/pipeline layout");
   std::string convert_to, convert_from, convert_input, convert_output, convert_recipe;
   convert
-      ->add_option("input", convert_input,
-                   "--to: an mtnlg checkpoint (RUN_DIR/checkpoint); --from: a Hugging Face GPT-2 directory")
+      ->add_option(
+          "input", convert_input,
+          "--to: an mtnlg checkpoint (RUN_DIR/checkpoint); --from: a Hugging Face GPT-2 directory; "
+          "--tensor/--pipeline: a sharded checkpoint (RUN_DIR/checkpoints/step-N) or a run directory "
+          "(its latest)")
       ->required();
   convert->add_option("output", convert_output, "a new (or empty) directory to write")->required();
   auto* to = convert
@@ -139,6 +151,19 @@ int main(int argc, char** argv) {
       ->add_option("--recipe", convert_recipe,
                    "--from: the recipe of the model to import into; its [model] must match config.json")
       ->needs(from);
+  mtnlg::host::ReshardOptions reshard;
+  auto* reshard_tensor =
+      convert->add_option("--tensor", reshard.tensor, "reshard for this tensor-parallel size")
+          ->check(CLI::PositiveNumber);
+  auto* reshard_pipeline =
+      convert->add_option("--pipeline", reshard.pipeline, "reshard for this pipeline-parallel size")
+          ->check(CLI::PositiveNumber);
+  auto* reshard_virtual =
+      convert
+          ->add_option("--virtual-stages", reshard.virtual_stages, "reshard: model chunks per pipeline rank")
+          ->check(CLI::PositiveNumber);
+  for (auto* option : {reshard_tensor, reshard_pipeline, reshard_virtual})
+    option->excludes(to)->excludes(from);
   std::vector<std::string> convert_overrides;
   convert->add_option("--set", convert_overrides, "--from: override a value of --recipe (as for check)")
       ->needs(from);
@@ -177,8 +202,11 @@ int main(int argc, char** argv) {
     if (convert->parsed()) {
       if (!convert_to.empty()) {
         mtnlg::host::export_hf_gpt2(registry, convert_input, convert_output);
+      } else if (reshard_tensor->count() + reshard_pipeline->count() + reshard_virtual->count() > 0) {
+        mtnlg::host::reshard_checkpoint(registry, convert_input, reshard, convert_output);
       } else {
-        MTNLG_CHECK(!convert_from.empty(), "convert: say --to hf-gpt2 or --from hf-gpt2");
+        MTNLG_CHECK(!convert_from.empty(),
+                    "convert: say --to hf-gpt2, --from hf-gpt2, or --tensor T --pipeline P (resharding)");
         MTNLG_CHECK(!convert_recipe.empty(),
                     "convert --from hf-gpt2 needs --recipe (the model to import into)");
         mtnlg::host::import_hf_gpt2(registry, convert_input, convert_recipe, convert_overrides,
@@ -192,6 +220,7 @@ int main(int argc, char** argv) {
       train_options.overrides = overrides;
       if (steps > 0) train_options.steps = steps;
       train_options.run_dir = run_dir;
+      train_options.resume = resume;
       return mtnlg::host::train(registry, train_options);
     }
   } catch (const mtnlg::Error& e) {

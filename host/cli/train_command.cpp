@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "checkpoint/durable_file.hpp"
+#include "checkpoint/training_checkpoint.hpp"
 #include "cli/logging.hpp"
 #include "mtnlg/log.hpp"
 #include "mtnlg/ops.hpp"
@@ -28,16 +30,54 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Written to a temporary name and renamed, so the run directory never holds half a recipe.
-void write_atomically(const fs::path& file, const std::string& text) {
-  const fs::path tmp = file.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    out.flush();
-    MTNLG_CHECK(out.good(), str("cannot write ", tmp.string(), ": check that the run directory is writable"));
+// Set by SIGTERM and SIGUSR1 (a cluster's preemption warning, or a user asking for a checkpoint); read
+// between steps.
+volatile std::sig_atomic_t g_signal = 0;
+
+extern "C" void remember_signal(int sig) {
+  g_signal = sig;
+}
+
+// The signal any rank received since the last step (0: none), so that every rank saves and stops together:
+// a launcher may deliver it to some ranks only, or at different moments.
+int signal_over_world(ProcessGroup* world, Backend& backend) {
+  double sig = g_signal;
+  if (world != nullptr && world->size() > 1) {
+    Tensor t = backend.empty({1}, DType::f64);
+    backend.upload(t, &sig);
+    world->all_reduce(backend, t, ReduceOp::max)->wait();
+    backend.download(&sig, t);
+    backend.synchronize();
   }
-  fs::rename(tmp, file);
+  g_signal = 0;
+  return static_cast<int>(sig);
+}
+
+// Installs the checkpoint-on-signal handlers for the lifetime of a training run.
+class SignalHandlers {
+ public:
+  SignalHandlers() {
+    previous_term_ = std::signal(SIGTERM, remember_signal);
+    previous_usr1_ = std::signal(SIGUSR1, remember_signal);
+  }
+  ~SignalHandlers() {
+    std::signal(SIGTERM, previous_term_);
+    std::signal(SIGUSR1, previous_usr1_);
+  }
+  SignalHandlers(const SignalHandlers&) = delete;
+  SignalHandlers& operator=(const SignalHandlers&) = delete;
+
+ private:
+  void (*previous_term_)(int);
+  void (*previous_usr1_)(int);
+};
+
+// MTNLG_PLANT_BUG=kill-during-save:N (a test hook): rank 0 dies by SIGKILL in the middle of saving step N.
+std::int64_t planted_kill_step() {
+  const char* bug = std::getenv("MTNLG_PLANT_BUG");
+  const std::string prefix = "kill-during-save:";
+  if (bug == nullptr || std::string(bug).rfind(prefix, 0) != 0) return 0;
+  return std::atoll(bug + prefix.size());
 }
 
 template <class T>
@@ -95,7 +135,7 @@ void write_traffic_report(const fs::path& file, const ProcessGroups& groups, con
     first_group = false;
   }
   fs::create_directories(file.parent_path());
-  write_atomically(file, json + "}}\n");
+  replace_file_atomically(file, json + "}}\n");
 }
 
 // Whether the GPT attention core takes its fused path in training, which stores no (T, T) tensor, so that
@@ -172,21 +212,40 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     groups = ProcessGroups::create(*comm, topology);
   }
 
-  const fs::path run_dir =
-      options.run_dir.empty() ? fs::path("runs") / options.recipe.stem() : options.run_dir;
+  // --resume takes a run directory (its latest checkpoint; the run goes on there) or a checkpoint directory
+  // (say, one `mtnlg convert` resharded; the run goes on in --run-dir). Resolved before anything is written,
+  // so a resume that cannot start leaves the run directory as it was.
+  fs::path resume_from;
+  const bool resume_run = !options.resume.empty() && !fs::exists(options.resume / "manifest.toml");
+  if (!options.resume.empty()) resume_from = resolve_training_checkpoint(options.resume);
+  MTNLG_CHECK(!resume_run || options.run_dir.empty() || options.run_dir == options.resume,
+              str("--resume ", options.resume.string(), " continues that run directory; --run-dir ",
+                  options.run_dir.string(),
+                  " would be another (give a checkpoint directory to --resume to "
+                  "continue it elsewhere)"));
+  const fs::path run_dir = resume_run                ? options.resume
+                           : options.run_dir.empty() ? fs::path("runs") / options.recipe.stem()
+                                                     : options.run_dir;
+  const fs::path checkpoints = run_dir / "checkpoints";
   const bool writer = rank == 0;  // one rank writes the run directory
   if (writer) {
     std::error_code ec;
     fs::create_directories(run_dir, ec);
     MTNLG_CHECK(!ec, str("cannot create the run directory ", run_dir.string(), ": ", ec.message()));
-    write_atomically(run_dir / "recipe.toml", recipe::print_recipe(recipe));
+    replace_file_atomically(run_dir / "recipe.toml", recipe::print_recipe(recipe));
   }
 
   Stage stage(recipe, registry, StageOptions{.topology = topology, .groups = groups.view()});
+  TrainingPosition resumed;
+  if (!resume_from.empty()) {
+    resumed = load_training_checkpoint(resume_from, recipe, stage);
+    log_info("resumed from ", resume_from.string(), ": step ", resumed.step, ", ", resumed.consumed_samples,
+             " samples consumed");
+  }
   const auto lr_schedule = optional_component<LrSchedule>(registry, recipe, "lr_schedule");
   const auto batch_schedule = optional_component<BatchSchedule>(registry, recipe, "batch_schedule");
   std::unique_ptr<MetricsLog> metrics;
-  if (writer) metrics = std::make_unique<MetricsLog>(run_dir / "metrics.jsonl");
+  if (writer) metrics = std::make_unique<MetricsLog>(run_dir / "metrics.jsonl", resumed.step);
 
   const std::int64_t steps = train.get_int("steps"), seq = model.get_int("seq_len");
   const std::int64_t micro_batch = train.get_int("micro_batch"), final_batch = train.get_int("global_batch");
@@ -207,8 +266,26 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
   const std::int64_t batch_unit = micro_batch * topology.data;
 
   TrainingProgress progress;
+  progress.step = resumed.step;
+  progress.consumed_samples = resumed.consumed_samples;
+  progress.consumed_tokens = resumed.consumed_tokens;
+  if (resumed.step >= steps) {
+    log_info("the checkpoint is at step ", resumed.step, " and train.steps is ", steps,
+             ": nothing to train (give a larger --steps to go on)");
+    return 0;
+  }
+  const std::int64_t save_interval = train.get_int("save_interval");
+  const SaveOptions save_options{.keep = static_cast<int>(train.get_int("keep_checkpoints")),
+                                 .kill_at_step = planted_kill_step()};
+  const SignalHandlers signal_handlers;
+  std::int64_t saved_step = resumed.step;
+  const auto save = [&](std::int64_t step) {
+    save_training_checkpoint(checkpoints, recipe, stage, groups.world.get(),
+                             {step, progress.consumed_samples, progress.consumed_tokens}, save_options);
+    saved_step = step;
+  };
   std::int64_t last_batch = 0;
-  for (std::int64_t step = 1; step <= steps; ++step) {
+  for (std::int64_t step = resumed.step + 1; step <= steps; ++step) {
     std::int64_t batch = batch_schedule ? batch_schedule->global_batch(final_batch, progress) : final_batch;
     // Megatron's decrease_batch_size_if_needed: a ramp size that does not split into whole micro-batches on
     // every data-parallel rank is rounded down to one that does.
@@ -266,13 +343,22 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     MTNLG_CHECK(std::isfinite(r.loss), str("the loss is ", r.loss, " at step ", step,
                                            "; lower optimizer.lr or check the data (metrics so far are in ",
                                            (run_dir / "metrics.jsonl").string(), ")"));
+    const int sig = signal_over_world(groups.world.get(), stage.backend());
+    if ((save_interval > 0 && step % save_interval == 0) || sig != 0) save(step);
+    if (sig == SIGTERM) {
+      log_info("stopped by SIGTERM after step ", step, "; continue with: mtnlg train ",
+               options.recipe.string(), " --resume ", run_dir.string());
+      return 128 + SIGTERM;
+    }
   }
+  if (saved_step != steps) save(steps);
   if (options.traffic_report && comm != nullptr)
     write_traffic_report(run_dir / "traffic" / str("rank-", rank, ".json"), groups, topology, steps);
   save_gathered_checkpoint(run_dir / "checkpoint", recipe, stage, groups.world.get(),
                            {steps, progress.consumed_samples});
   log_info("done: ", steps, " steps, ", progress.consumed_tokens, " tokens; metrics in ",
-           (run_dir / "metrics.jsonl").string(), ", checkpoint in ", (run_dir / "checkpoint").string());
+           (run_dir / "metrics.jsonl").string(), ", model checkpoint in ", (run_dir / "checkpoint").string(),
+           ", training checkpoints in ", checkpoints.string());
   return 0;
 }
 

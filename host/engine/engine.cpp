@@ -95,12 +95,14 @@ Engine::Engine(Backend& backend, std::vector<ChunkLayers> chunks, const Schedule
     shard_grads_ = backend_.empty({shard}, options_.dtype);
     if (optimizer_ != nullptr) {
       std::vector<OptimizerParam> pieces;
-      for (const StoredParam& p : params_.params()) {
+      for (std::size_t i = 0; i < params_.params().size(); ++i) {
+        const StoredParam& p = params_.params()[i];
         const std::int64_t b = std::max(p.offset, shard_begin_);
         const std::int64_t e = std::min(p.offset + shape_numel(p.local_shape), shard_end_);
         if (b >= e) continue;
         pieces.push_back({str(p.full_name(), "[", b - p.offset, ":", e - p.offset, "]"), p.spec,
                           flat.values.sub_buffer(b, {e - b}), flat.grads.sub_buffer(b, {e - b})});
+        optimizer_slices_.push_back({i, b - p.offset, e - p.offset});
       }
       optimizer_->attach(
           backend_, pieces,
@@ -109,8 +111,11 @@ Engine::Engine(Backend& backend, std::vector<ChunkLayers> chunks, const Schedule
   } else {
     shard_begin_ = 0;
     shard_end_ = flat.values.numel();
-    if (optimizer_ != nullptr)
+    if (optimizer_ != nullptr) {
       optimizer_->attach(backend_, params_.optimizer_params(), params_.flat_buffers());
+      for (std::size_t i = 0; i < params_.params().size(); ++i)
+        optimizer_slices_.push_back({i, 0, shape_numel(params_.params()[i].local_shape)});
+    }
     if (active(groups_.data)) plan_buckets();
   }
 }

@@ -62,6 +62,14 @@ struct ChunkLayers {
   std::vector<bool> recompute;
 };
 
+// What the optimizer was given as its i-th parameter: elements [begin, end) of stored parameter `param`'s
+// local slice (the whole slice, or with ZeRO-1 the part inside this rank's shard). Checkpoints name optimizer
+// state by it.
+struct OptimizerSlice {
+  std::size_t param = 0;  // index into ParamStore::params()
+  std::int64_t begin = 0, end = 0;
+};
+
 struct StepRequest {
   std::int64_t step = 1;          // 1-based count of optimizer steps, this one included
   double lr = 0.0;                // from the LR schedule
@@ -91,6 +99,11 @@ class Engine {
   double evaluate(const std::string& split, std::int64_t first_sample, int micro_batches);
 
   ParamStore& params() { return params_; }
+  Optimizer* optimizer() { return optimizer_; }
+  // Aligned with the list the optimizer was attached with (empty without an optimizer).
+  const std::vector<OptimizerSlice>& optimizer_slices() const { return optimizer_slices_; }
+  // ZeRO-1 over more than one rank: each data-parallel rank holds a different part of the optimizer state.
+  bool optimizer_state_sharded() const { return options_.zero && options_.dp_size > 1; }
   const std::vector<ChunkLayers>& chunks() const { return chunks_; }
   // The schedule's stream for this stage with `micro_batches` micro-batches (generated once per count).
   const std::vector<Instruction>& instructions(int micro_batches);
@@ -165,6 +178,7 @@ class Engine {
   std::vector<Tensor> send_buffers_;              // alive until their sends complete
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // ZeRO-1: this rank's element range of the flat buffers
   Tensor shard_grads_;                            // ZeRO-1: reduce-scatter output
+  std::vector<OptimizerSlice> optimizer_slices_;
 };
 
 }  // namespace mtnlg::host

@@ -3,7 +3,8 @@
 // parameter buffer, little-endian, in the train dtype) and DIR/manifest.toml (format, step, consumed samples,
 // dtype, and each parameter's name, shape and offset, so a load can check it is restoring the same model).
 // Written into DIR.tmp and renamed, so DIR is either the previous checkpoint or the new one, never half of
-// one. Sharding, optimizer state and exact resume come with the checkpoint work.
+// one. This is the *model* checkpoint that generate, eval and convert --to hf-gpt2 read; the sharded training
+// checkpoint with optimizer state, for resume, is checkpoint/training_checkpoint.hpp.
 #include <cstdint>
 #include <filesystem>
 

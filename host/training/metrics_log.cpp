@@ -2,6 +2,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <regex>
+
+#include "checkpoint/durable_file.hpp"
 
 #include "mtnlg/error.hpp"
 #include "mtnlg/str.hpp"
@@ -29,7 +32,20 @@ std::string metrics_json(const StepMetrics& m) {
   return s + "}";
 }
 
-MetricsLog::MetricsLog(const std::filesystem::path& file) : out_(file, std::ios::trunc), file_(file) {
+MetricsLog::MetricsLog(const std::filesystem::path& file, std::int64_t resumed_after) : file_(file) {
+  if (resumed_after > 0 && std::filesystem::exists(file)) {
+    std::ifstream in(file);
+    std::string kept, line;
+    static const std::regex step(R"(^\{"step": (\d+),)");
+    while (std::getline(in, line)) {
+      std::smatch m;
+      if (std::regex_search(line, m, step) && std::stoll(m[1]) <= resumed_after) kept += line + "\n";
+    }
+    replace_file_atomically(file, kept);
+    out_.open(file, std::ios::app);
+  } else {
+    out_.open(file, std::ios::trunc);
+  }
   MTNLG_CHECK(out_.good(), str("cannot write ", file.string(), ": check that the run directory is writable"));
 }
 

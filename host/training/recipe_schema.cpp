@@ -44,6 +44,14 @@ const mtnlg_key_spec kTrainKeys[] = {
      "input and runs again before its backward; selective = only the attention core's (T, T) activations "
      "are recomputed",
      "none|full|selective"},
+    {"save_interval", MTNLG_KEY_INT, "0",
+     "steps between sharded checkpoints in RUN_DIR/checkpoints (one is always saved at the end, and on "
+     "SIGTERM or SIGUSR1); 0 = only those",
+     nullptr},
+    {"keep_checkpoints", MTNLG_KEY_INT, "0",
+     "sharded checkpoints kept in RUN_DIR/checkpoints, newest first (older ones are deleted after a save); "
+     "0 = all",
+     nullptr},
     {"recompute_interval", MTNLG_KEY_INT, "1",
      "full recomputation: the blocks whose number (0-based among the blocks) is a multiple of this are "
      "recomputed; 1 = every block",
@@ -243,6 +251,8 @@ void validate_recipe(Table& recipe, const Registry& registry) {
   if (train.get_int("eval_interval") < 0)
     at(*train.find("eval_interval"), "train.eval_interval must be >= 0");
   require_positive(train, "train", "recompute_interval");
+  for (const char* key : {"save_interval", "keep_checkpoints"})
+    if (train.get_int(key) < 0) at(*train.find(key), str("train.", key, " must be >= 0"));
   // With "none" the interval is ignored, so that --set train.recompute=none turns recomputation off in any
   // recipe; with "selective" it would be a promise the setting does not keep (every block's core is redone).
   const Value& interval = *train.find("recompute_interval");

@@ -19,4 +19,10 @@ double Optimizer::base_lr() const {
   return lr;
 }
 
+std::vector<OptimizerState> Optimizer::state() const {
+  std::vector<OptimizerState> out;
+  MTNLG_GUARDED(component_label(), out = do_state());
+  return out;
+}
+
 }  // namespace mtnlg

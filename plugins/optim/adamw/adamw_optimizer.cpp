@@ -71,4 +71,13 @@ void AdamWOptimizer::do_step(Backend& backend, const OptimizerStep& step) {
   }
 }
 
+std::vector<OptimizerState> AdamWOptimizer::do_state() const {
+  std::vector<OptimizerState> out;
+  for (std::size_t i = 0; i < moments_.size(); ++i) {
+    out.push_back({i, "adamw.exp_avg", moments_[i].m});
+    out.push_back({i, "adamw.exp_avg_sq", moments_[i].v});
+  }
+  return out;
+}
+
 }  // namespace mtnlg::optim

@@ -30,6 +30,7 @@ class AdamWOptimizer final : public Optimizer {
                  const std::vector<FlatBuffer>& flat) override;
   void do_step(Backend& backend, const OptimizerStep& step) override;
   double do_base_lr() const override { return lr_; }
+  std::vector<OptimizerState> do_state() const override;
 
  private:
   double lr_, beta1_, beta2_, eps_, weight_decay_;

@@ -49,6 +49,13 @@ class SgdOptimizer final : public Optimizer {
 
   double do_base_lr() const override { return lr_; }
 
+  std::vector<OptimizerState> do_state() const override {
+    std::vector<OptimizerState> out;
+    for (std::size_t i = 0; i < momentum_buffers_.size(); ++i)
+      out.push_back({i, "sgd.momentum", momentum_buffers_[i]});
+    return out;
+  }
+
  private:
   double lr_, momentum_, weight_decay_;
   std::vector<OptimizerParam> params_;

@@ -155,13 +155,15 @@ TrainingPosition position_of(const CheckpointReader& reader) {
 fs::path resolve_training_checkpoint(const fs::path& path) {
   MTNLG_CHECK(fs::exists(path), str(path.string(), ": no such run or checkpoint directory"));
   MTNLG_CHECK(!fs::exists(path / "parameters.bin"),
-              str(path.string(), " is a consolidated model checkpoint (RUN_DIR/checkpoint), which holds no "
-                                 "optimizer state; give the run directory or one of RUN_DIR/checkpoints/step-N"));
+              str(path.string(),
+                  " is a consolidated model checkpoint (RUN_DIR/checkpoint), which holds no "
+                  "optimizer state; give the run directory or one of RUN_DIR/checkpoints/step-N"));
   if (fs::exists(path / "manifest.toml")) return path;
   if (fs::is_directory(path / "checkpoints")) return latest_checkpoint(path / "checkpoints");
   if (fs::exists(path / "latest")) return latest_checkpoint(path);
-  fail(str(path.string(),
-           " is neither a run directory (with checkpoints/latest) nor a sharded checkpoint (with manifest.toml)"));
+  fail(str(
+      path.string(),
+      " is neither a run directory (with checkpoints/latest) nor a sharded checkpoint (with manifest.toml)"));
 }
 
 namespace {

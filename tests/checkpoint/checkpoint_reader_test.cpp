@@ -1,6 +1,7 @@
-// CheckpointReader against pieces written by ShardWriter: a (4, 6) tensor saved split in two along dimension 0
-// (ZeRO-style, the second slice in two element ranges) reads back whole, as four slices, and in ranges; and a
-// damaged checkpoint (missing shard, truncated or corrupt file, unknown format, a hole) gives a clear error.
+// CheckpointReader against pieces written by ShardWriter: a (4, 6) tensor saved split in two along dimension
+// 0 (ZeRO-style, the second slice in two element ranges) reads back whole, as four slices, and in ranges; and
+// a damaged checkpoint (missing shard, truncated or corrupt file, unknown format, a hole) gives a clear
+// error.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -78,7 +79,8 @@ class CheckpointReaderTest : public ::testing::Test {
 
   std::vector<double> read(int part, int parts, std::int64_t begin, std::int64_t end) const {
     std::vector<double> out(static_cast<std::size_t>(end - begin));
-    CheckpointReader(dir_).read("3.weight", "param", {DType::f64, kShape, 0, part, parts, begin, end}, out.data());
+    CheckpointReader(dir_).read("3.weight", "param", {DType::f64, kShape, 0, part, parts, begin, end},
+                                out.data());
     return out;
   }
 
@@ -116,8 +118,9 @@ TEST_F(CheckpointReaderTest, KindsListTheParameterFirst) {
   const std::vector<double> zeros(24, 0.0);
   extra.add(piece("adamw.exp_avg", 0, 1, 0, 24), zeros.data());
   extra.finish();
-  write_durably(dir_ / "manifest.toml", "format = \"" + std::string(kShardedCheckpointFormat) +
-                                            "\"\nshards = [\"rank-00000\", \"rank-00001\", \"rank-00002\"]\n");
+  write_durably(dir_ / "manifest.toml",
+                "format = \"" + std::string(kShardedCheckpointFormat) +
+                    "\"\nshards = [\"rank-00000\", \"rank-00001\", \"rank-00002\"]\n");
   const CheckpointReader reader(dir_);
   EXPECT_THAT(reader.kinds_of("3.weight"), ::testing::ElementsAre("param", "adamw.exp_avg"));
   EXPECT_TRUE(reader.has("3.weight", "adamw.exp_avg"));
@@ -132,7 +135,8 @@ TEST_F(CheckpointReaderTest, MissingShardIsNamed) {
 
 TEST_F(CheckpointReaderTest, TruncatedShardIsNamed) {
   fs::resize_file(dir_ / "rank-00001.bin", 40);
-  EXPECT_THAT(error_of_opening(), HasSubstr("rank-00001.bin has 40 bytes, its index 96: the file is truncated"));
+  EXPECT_THAT(error_of_opening(),
+              HasSubstr("rank-00001.bin has 40 bytes, its index 96: the file is truncated"));
 }
 
 TEST_F(CheckpointReaderTest, CorruptPieceFailsItsChecksum) {
@@ -141,8 +145,10 @@ TEST_F(CheckpointReaderTest, CorruptPieceFailsItsChecksum) {
     f.seekp(50);
     f.put('\x7f');
   }
-  EXPECT_THAT(error_of_opening(),
-              HasSubstr("3.weight (param, tp slice 1/2, elements [5, 12)) fails its CRC-32 check: the file is corrupt"));
+  EXPECT_THAT(
+      error_of_opening(),
+      HasSubstr(
+          "3.weight (param, tp slice 1/2, elements [5, 12)) fails its CRC-32 check: the file is corrupt"));
 }
 
 TEST_F(CheckpointReaderTest, UnknownFormatIsRefused) {
@@ -162,7 +168,8 @@ TEST_F(CheckpointReaderTest, HoleInAShardedTensorIsNamed) {
   ShardWriter r1(dir_, "rank-00001");
   r1.add(piece("param", 1, 2, 0, 5), s1.data());
   r1.finish();
-  EXPECT_THAT(error_of_opening(), HasSubstr("no shard holds elements [5, 12) of 3.weight (param, slice 1/2)"));
+  EXPECT_THAT(error_of_opening(),
+              HasSubstr("no shard holds elements [5, 12) of 3.weight (param, slice 1/2)"));
 }
 
 TEST_F(CheckpointReaderTest, DifferentModelIsRefused) {
@@ -171,14 +178,17 @@ TEST_F(CheckpointReaderTest, DifferentModelIsRefused) {
     CheckpointReader(dir_).read("3.weight", "param", {DType::f64, {4, 8}, 0, 0, 2, 0, 16}, out.data());
     FAIL() << "read a (4, 6) tensor as (4, 8)";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("3.weight (param) is f64 (4, 6) split along dimension 0; the model wants f64 "
-                                    "(4, 8) split along dimension 0"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("3.weight (param) is f64 (4, 6) split along dimension 0; the model wants f64 "
+                          "(4, 8) split along dimension 0"));
   }
   try {
-    CheckpointReader(dir_).read("3.weight", "adamw.exp_avg", {DType::f64, kShape, 0, 0, 2, 0, 12}, out.data());
+    CheckpointReader(dir_).read("3.weight", "adamw.exp_avg", {DType::f64, kShape, 0, 0, 2, 0, 12},
+                                out.data());
     FAIL() << "read a kind the checkpoint does not hold";
   } catch (const Error& e) {
-    EXPECT_THAT(e.what(), HasSubstr("has no 3.weight adamw.exp_avg: it was saved from a different model or optimizer"));
+    EXPECT_THAT(e.what(),
+                HasSubstr("has no 3.weight adamw.exp_avg: it was saved from a different model or optimizer"));
   }
 }
 

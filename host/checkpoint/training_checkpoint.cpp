@@ -93,6 +93,7 @@ Table training_manifest(const Table& recipe, const Topology& t, const TrainingPo
   m.set("step", Value(position.step));
   m.set("consumed_samples", Value(position.consumed_samples));
   m.set("consumed_tokens", Value(position.consumed_tokens));
+  m.set("optimizer_updates", Value(position.optimizer_updates));
   m.set("dtype", Value(train.get_string("dtype")));
   m.set("seed", Value(train.get_int("seed")));
   Table layout;
@@ -103,6 +104,13 @@ Table training_manifest(const Table& recipe, const Topology& t, const TrainingPo
   layout.set("virtual_stages", Value(t.chunks));
   layout.set("zero", Value(recipe.get_table("parallel").get_int("zero")));
   m.set("layout", Value(std::move(layout)));
+  if (position.loss_scaler) {
+    Table scaler;
+    scaler.set("scale", Value(position.loss_scaler->scale));
+    scaler.set("growth_tracker", Value(position.loss_scaler->growth_tracker));
+    scaler.set("hysteresis_tracker", Value(position.loss_scaler->hysteresis_tracker));
+    m.set("loss_scaler", Value(std::move(scaler)));
+  }
   Array shards;
   for (int r = 0; r < t.world; ++r) shards.emplace_back(shard_name(r));
   m.set("shards", Value(std::move(shards)));
@@ -121,8 +129,9 @@ void write_rank_shard(const fs::path& dir, Stage& stage, const PieceSource& sour
   if (t.dp_rank() == 0)
     for (const StoredParam& p : params)
       if (saves(p, t)) {
-        const ShardEntry e = entry_for(p, t, kParameterKind, p.value.dtype(), 0, shape_numel(p.local_shape));
-        writer.add(e, source(e.name, e.kind, request_for(p, t, e.dtype, e.begin, e.end), p.value).data());
+        const Tensor& value = p.update_value();  // in mixed precision the fp32 master weight
+        const ShardEntry e = entry_for(p, t, kParameterKind, value.dtype(), 0, shape_numel(p.local_shape));
+        writer.add(e, source(e.name, e.kind, request_for(p, t, e.dtype, e.begin, e.end), value).data());
       }
   Optimizer* optimizer = engine.optimizer();
   if (optimizer != nullptr && (t.dp_rank() == 0 || engine.optimizer_state_sharded())) {
@@ -149,7 +158,14 @@ void write_checkpoint_metadata(const fs::path& dir, const Table& recipe, const T
 
 TrainingPosition position_of(const CheckpointReader& reader) {
   const Table& m = reader.manifest();
-  return {m.get_int("step"), m.get_int("consumed_samples"), m.get_int("consumed_tokens")};
+  TrainingPosition p{m.get_int("step"), m.get_int("consumed_samples"), m.get_int("consumed_tokens"),
+                     m.get_int("optimizer_updates"), std::nullopt};
+  if (const Value* v = m.find("loss_scaler")) {
+    const Table& t = v->as_table();
+    p.loss_scaler =
+        LossScalerState{t.get_float("scale"), t.get_int("growth_tracker"), t.get_int("hysteresis_tracker")};
+  }
+  return p;
 }
 
 fs::path resolve_training_checkpoint(const fs::path& path) {
@@ -234,8 +250,11 @@ void check_same_model(const fs::path& checkpoint, const Table& recipe) {
 }  // namespace
 
 void save_training_checkpoint(const fs::path& root, const Table& recipe, Stage& stage, ProcessGroup* world,
-                              const TrainingPosition& position, const SaveOptions& options) {
+                              TrainingPosition position, const SaveOptions& options) {
   const Topology& t = stage.topology();
+  // Every rank holds the same counts and loss scale: overflow is decided on the world-summed gradient norm.
+  position.optimizer_updates = stage.engine().optimizer_updates();
+  if (const LossScaler* scaler = stage.engine().loss_scaler()) position.loss_scaler = scaler->state();
   Backend& backend = stage.backend();
   const fs::path final_dir = root / step_dir_name(position.step);
   const fs::path tmp = final_dir.string() + ".tmp";
@@ -312,11 +331,13 @@ TrainingPosition load_training_checkpoint(const fs::path& checkpoint, const Tabl
   const auto& params = engine.params().params();
   std::vector<char> bytes;
   for (const StoredParam& p : params) {
-    bytes.resize(p.value.nbytes());
+    const Tensor& value = p.update_value();
+    bytes.resize(value.nbytes());
     reader.read(canonical_name(p), kParameterKind,
-                request_for(p, t, p.value.dtype(), 0, shape_numel(p.local_shape)), bytes.data());
-    if (!bytes.empty()) backend.upload(p.value, bytes.data());
+                request_for(p, t, value.dtype(), 0, shape_numel(p.local_shape)), bytes.data());
+    if (!bytes.empty()) backend.upload(value, bytes.data());
   }
+  engine.params().publish_master(0, engine.params().local_numel());
   if (Optimizer* optimizer = engine.optimizer(); optimizer != nullptr) {
     for (const OptimizerState& s : optimizer->state()) {
       const OptimizerSlice& slice = engine.optimizer_slices().at(s.param);
@@ -328,7 +349,14 @@ TrainingPosition load_training_checkpoint(const fs::path& checkpoint, const Tabl
     }
   }
   backend.synchronize();
-  return position_of(reader);
+  const TrainingPosition position = position_of(reader);
+  engine.set_optimizer_updates(position.optimizer_updates);
+  if (LossScaler* scaler = engine.loss_scaler()) {
+    MTNLG_CHECK(position.loss_scaler.has_value(),
+                str(checkpoint.string(), "/manifest.toml has no [loss_scaler]: the checkpoint is damaged"));
+    scaler->restore(*position.loss_scaler);
+  }
+  return position;
 }
 
 }  // namespace mtnlg::host

@@ -9,9 +9,10 @@
 //   RUN_DIR/checkpoints/latest                       "step-0000012": the newest complete checkpoint
 //
 // Each parameter is saved once (data-parallel rank 0, tensor rank 0 for replicated parameters, never a tied
-// copy), each optimizer state piece by the rank that updates it (with ZeRO-1, every data-parallel rank its
-// shard). Dropout masks are keyed by (seed, layer, sample, element) and the data order by the sample index,
-// so the seed and the consumed-sample count are all the random state there is.
+// copy; in mixed precision its fp32 master weight, from which the 16-bit value is rounded), each optimizer
+// state piece by the rank that updates it (with ZeRO-1, every data-parallel rank its shard). Dropout masks
+// are keyed by (seed, layer, sample, element) and the data order by the sample index, so the seed and the
+// consumed-sample count are all the random state there is.
 //
 // Saving is collective and atomic: every rank writes and fsyncs its shard into step-N.tmp/, all ranks agree
 // that every shard is on disk, then rank 0 writes the manifest, renames the directory to step-N and only then
@@ -19,10 +20,12 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "checkpoint/checkpoint_reader.hpp"
+#include "engine/loss_scaler.hpp"
 
 #include "mtnlg/communicator.hpp"
 #include "mtnlg/config.hpp"
@@ -34,6 +37,10 @@ struct TrainingPosition {
   std::int64_t step = 0;  // optimizer steps done
   std::int64_t consumed_samples = 0;
   std::int64_t consumed_tokens = 0;
+  // Filled in by the save from the engine: updates made (steps minus those skipped on overflow) and the fp16
+  // loss scaler's state.
+  std::int64_t optimizer_updates = 0;
+  std::optional<LossScalerState> loss_scaler;
 };
 
 struct SaveOptions {
@@ -46,8 +53,7 @@ struct SaveOptions {
 // Collective: every rank of `world` (null for one rank) calls it with the same arguments. Throws on every
 // rank if any rank failed to write its shard; the previous checkpoint is then untouched.
 void save_training_checkpoint(const std::filesystem::path& root, const Table& recipe, Stage& stage,
-                              ProcessGroup* world, const TrainingPosition& position,
-                              const SaveOptions& options);
+                              ProcessGroup* world, TrainingPosition position, const SaveOptions& options);
 
 // The checkpoint `latest` names under `root` (RUN_DIR/checkpoints); errors say what is there instead.
 std::filesystem::path latest_checkpoint(const std::filesystem::path& root);

@@ -110,7 +110,7 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   }
   const std::string dtype = train.get_string("dtype");
   const std::size_t param_bytes =
-      static_cast<std::size_t>(stage.engine().params().local_numel()) * dtype_size(*dtype_from_name(dtype));
+      static_cast<std::size_t>(stage.engine().params().local_numel()) * dtype_size(train_dtype(recipe));
   std::int64_t model_numel = 0;
   std::set<std::string> ties;
   for (const auto& layer : stage.model_params())
@@ -119,7 +119,13 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   std::cout << "\n  parameters " << model_numel << " in the model; "
             << (topo.world > 1 ? "rank 0 holds " : "") << stage.engine().params().local_numel() << " ("
             << dtype << ": " << bytes_str(param_bytes) << " values + " << bytes_str(param_bytes)
-            << " gradients)\n";
+            << " gradients"
+            << (stage.engine().params().mixed()
+                    ? str(", f32: ",
+                          bytes_str(2 * 4 * static_cast<std::size_t>(stage.engine().params().local_numel())),
+                          " master weights and main gradients")
+                    : std::string())
+            << ")\n";
   std::cout << "  batch      global " << train.get_int("global_batch") << " = micro-batch "
             << train.get_int("micro_batch") << " x " << stage.micro_batches()
             << (stage.micro_batches() == 1 ? " micro-batch" : " micro-batches")

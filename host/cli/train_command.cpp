@@ -143,7 +143,7 @@ void write_traffic_report(const fs::path& file, const ProcessGroups& groups, con
 // FLOPs in metrics.jsonl depend on it).
 bool attention_core_fused(const Table& recipe, Backend& backend) {
   const Table& model = recipe.get_table("model");
-  const DType dtype = *dtype_from_name(recipe.get_table("train").get_string("dtype"));
+  const DType dtype = train_dtype(recipe);
   return model.get_float("attention_dropout") == 0.0 &&
          model.get_int("hidden") / model.get_int("heads") <= ops::kFlashAttentionMaxHeadDim &&
          backend.supports(ops::flash_attention.name, dtype) &&
@@ -323,6 +323,8 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     m.batch = batch;
     m.grad_norm = r.grad_norm;
     m.step_time_s = seconds;
+    m.loss_scale = r.loss_scale;
+    m.skipped = r.skipped;
     m.tokens_per_s = static_cast<double>(batch * seq) / seconds;
     const double model_flops =
         gpt_flops_per_iteration(static_cast<double>(batch), static_cast<double>(seq), layers, hidden,
@@ -339,7 +341,11 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
     std::snprintf(
         line, sizeof line, "step %5lld | loss %8.5f | lr %.3e | batch %lld | grad norm %.4f | %.0f tok/s",
         static_cast<long long>(step), r.loss, lr, static_cast<long long>(batch), r.grad_norm, m.tokens_per_s);
-    log_info(line, m.val_loss ? str(" | val loss ", *m.val_loss) : std::string());
+    log_info(line, m.val_loss ? str(" | val loss ", *m.val_loss) : std::string(),
+             stage.engine().loss_scaler() ? str(" | loss scale ", r.loss_scale) : std::string(),
+             r.skipped ? str(" | skipped: the gradients overflowed, loss scale now ",
+                             stage.engine().loss_scaler()->scale())
+                       : std::string());
     MTNLG_CHECK(std::isfinite(r.loss), str("the loss is ", r.loss, " at step ", step,
                                            "; lower optimizer.lr or check the data (metrics so far are in ",
                                            (run_dir / "metrics.jsonl").string(), ")"));

@@ -85,14 +85,25 @@ Engine::Engine(Backend& backend, std::vector<ChunkLayers> chunks, const Schedule
   backward_count_.assign(base, 0);
 
   params_.initialize(options_.seed);
-  const FlatBuffer flat = params_.flat_buffers()[0];
+  if (options_.loss_scaling) scaler_ = std::make_unique<LossScaler>(*options_.loss_scaling);
+  // Per chunk, the stored parameters its layers use: their 16-bit gradients move into the fp32 main
+  // gradients after each of the chunk's backward passes.
+  for (std::size_t c = 0; c < chunks_.size(); ++c) {
+    std::set<std::size_t> used;
+    for (std::size_t i = 0; i < chunks_[c].layers.size(); ++i)
+      for (std::size_t p : params_.layer_param_indices(chunk_base_[c] + i)) used.insert(p);
+    chunk_params_.emplace_back(used.begin(), used.end());
+  }
+  // In mixed precision the optimizer, the reductions and the norm work on the fp32 master weights and main
+  // gradients; the layers on the 16-bit values and gradients.
+  const FlatBuffer flat = params_.update_buffers();
   if (options_.zero && options_.dp_size > 1) {
     // ZeRO-1: this rank owns elements [begin, end) of the flat buffers: it keeps optimizer state for them
     // only.
     const std::int64_t shard = flat.values.numel() / options_.dp_size;
     shard_begin_ = shard * options_.dp_rank;
     shard_end_ = shard_begin_ + shard;
-    shard_grads_ = backend_.empty({shard}, options_.dtype);
+    shard_grads_ = backend_.empty({shard}, flat.grads.dtype());
     if (optimizer_ != nullptr) {
       std::vector<OptimizerParam> pieces;
       for (std::size_t i = 0; i < params_.params().size(); ++i) {
@@ -112,7 +123,7 @@ Engine::Engine(Backend& backend, std::vector<ChunkLayers> chunks, const Schedule
     shard_begin_ = 0;
     shard_end_ = flat.values.numel();
     if (optimizer_ != nullptr) {
-      optimizer_->attach(backend_, params_.optimizer_params(), params_.flat_buffers());
+      optimizer_->attach(backend_, params_.optimizer_params(), {flat});
       for (std::size_t i = 0; i < params_.params().size(); ++i)
         optimizer_slices_.push_back({i, 0, shape_numel(params_.params()[i].local_shape)});
     }
@@ -267,9 +278,11 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
       }
       // Each micro-batch's mean loss weighs 1/(M·DP) in the step's loss, so its gradients do too: the data-
       // parallel sum then gives the mean over the global batch.
+      // fp16: times the loss scale, so that small gradients do not flush to zero in 16 bits.
       backward(*mb, c, in.micro_batch, mb_first,
-               1.0 / (static_cast<double>(request.micro_batches) *
-                      (options_.planted_bug == "loss-not-divided-by-dp" ? 1 : options_.dp_size)));
+               (scaler_ ? scaler_->scale() : 1.0) /
+                   (static_cast<double>(request.micro_batches) *
+                    (options_.planted_bug == "loss-not-divided-by-dp" ? 1 : options_.dp_size)));
       for (std::size_t i = 0; i < chunks_[c].layers.size(); ++i)
         layer_backward_done(chunk_base_[c] + i, request.micro_batches);
       break;
@@ -380,6 +393,7 @@ void Engine::backward(MicroBatch& mb, int chunk, int index, std::int64_t first_s
                                             dy, cs.saved[i]);
     cs.saved[i].clear();
   }
+  params_.accumulate_main_grads(chunk_params_[chunk]);
   cs.grad_out = dy;
   cs.grad_in = Tensor();
   if (last_virtual(chunk)) mb.targets = Tensor();
@@ -399,7 +413,7 @@ void Engine::plan_buckets() {
   std::vector<std::set<std::size_t>> users(params.size());
   for (std::size_t l = 0; l < backward_count_.size(); ++l)
     for (std::size_t p : params_.layer_param_indices(l)) users[p].insert(l);
-  const std::size_t element = dtype_size(options_.dtype);
+  const std::size_t element = dtype_size(params_.update_buffers().grads.dtype());
   Bucket current;
   std::set<std::size_t> layers;
   const auto close = [&] {
@@ -425,7 +439,7 @@ void Engine::plan_buckets() {
 void Engine::layer_backward_done(std::size_t flat_layer, int micro_batches) {
   if (buckets_.empty()) return;
   if (++backward_count_[flat_layer] != micro_batches) return;
-  const Tensor grads = params_.flat_buffers()[0].grads;
+  const Tensor grads = params_.update_buffers().grads;
   for (Bucket& b : buckets_) {
     if (b.work || b.deferred) continue;
     const bool ready = std::all_of(b.layers.begin(), b.layers.end(),
@@ -443,10 +457,11 @@ void Engine::reduce_gradients() {
     for (const StoredParam& p : params_.params())
       if (!p.spec.tie.empty() && options_.ties.count(p.spec.tie) > 0) tied.push_back(&p);
     std::sort(tied.begin(), tied.end(), [](auto* a, auto* b) { return a->spec.tie < b->spec.tie; });
-    for (const StoredParam* p : tied) groups_.embedding->all_reduce(backend_, p->grad, ReduceOp::sum)->wait();
+    for (const StoredParam* p : tied)
+      groups_.embedding->all_reduce(backend_, p->update_grad(), ReduceOp::sum)->wait();
   }
   if (!active(groups_.data)) return;
-  const Tensor grads = params_.flat_buffers()[0].grads;
+  const Tensor grads = params_.update_buffers().grads;
   if (options_.zero) {
     // 2. ZeRO-1: each data-parallel rank receives the sum of its shard only.
     groups_.data->reduce_scatter(backend_, grads, shard_grads_)->wait();
@@ -475,22 +490,23 @@ double Engine::grad_norm() {
       if (!p.counts_in_norm) continue;
       const std::int64_t b = std::max(p.offset, shard_begin_);
       const std::int64_t e = std::min(p.offset + shape_numel(p.local_shape), shard_end_);
-      if (b < e) pieces.push_back(params_.flat_buffers()[0].grads.sub_buffer(b, {e - b}));
+      if (b < e) pieces.push_back(params_.update_buffers().grads.sub_buffer(b, {e - b}));
     }
   }
   double local = 0.0;
+  const DType dtype = params_.update_buffers().grads.dtype();
   if (!pieces.empty()) {
-    const Tensor out = backend_.empty({static_cast<std::int64_t>(pieces.size())}, options_.dtype);
+    const Tensor out = backend_.empty({static_cast<std::int64_t>(pieces.size())}, dtype);
     for (std::size_t i = 0; i < pieces.size(); ++i)
       backend_.run(ops::squared_norm,
                    ops::SquaredNormArgs{pieces[i], out.sub_buffer(static_cast<std::int64_t>(i), {1})});
     if (backend_.device().kind == DeviceKind::meta) return std::numeric_limits<double>::quiet_NaN();
     std::vector<double> sums(pieces.size());
-    if (options_.dtype == DType::f64) {
+    if (dtype == DType::f64) {
       backend_.download(sums.data(), out);
       backend_.synchronize();
     } else {
-      MTNLG_CHECK(options_.dtype == DType::f32, "gradient norms need f32 or f64 gradients");
+      MTNLG_CHECK(dtype == DType::f32, "gradient norms need f32 or f64 gradients");
       std::vector<float> f(pieces.size());
       backend_.download(f.data(), out);
       backend_.synchronize();
@@ -502,32 +518,61 @@ double Engine::grad_norm() {
 }
 
 void Engine::scale_grads(double factor) {
-  const Tensor grads = params_.flat_buffers()[0].grads;
+  const Tensor grads = params_.update_buffers().grads;
   if (shard_end_ > shard_begin_)
     backend_.run(ops::scale,
                  ops::ScaleArgs{grads.sub_buffer(shard_begin_, {shard_end_ - shard_begin_}), factor});
 }
 
 void Engine::optimizer_update(const StepRequest& request, StepResult& result) {
+  if (options_.planted_bug == str("inf-gradient-at-step:", request.step) && options_.tp_rank == 0 &&
+      options_.dp_rank == 0 && options_.layout.stage == 0) {
+    // A test hook: one gradient element overflows on one rank, as an fp16 backward pass can.
+    const Tensor grads = params_.update_buffers().grads;
+    backend_.run(ops::fill,
+                 ops::FillArgs{grads.sub_buffer(shard_begin_, {1}), std::numeric_limits<double>::infinity()});
+  }
+  // fp16: the gradients carry the loss scale; the update needs them unscaled.
+  result.loss_scale = scaler_ ? scaler_->scale() : 1.0;
+  if (scaler_) scale_grads(1.0 / scaler_->scale());
   result.grad_norm = grad_norm();
+  if (scaler_) {
+    // The norm is summed over every rank, so every rank sees the same overflow and skips the same step.
+    const bool overflow = !std::isfinite(result.grad_norm);
+    scaler_->update(overflow);
+    if (overflow) {
+      result.skipped = true;
+      return;
+    }
+  }
   // Megatron's rule: scale by max_norm / (norm + 1e-6) when that is below 1.
   if (request.clip_grad > 0.0 && std::isfinite(result.grad_norm)) {
     const double coeff = request.clip_grad / (result.grad_norm + 1e-6);
     if (coeff < 1.0) scale_grads(coeff);
   }
-  if (optimizer_ != nullptr) optimizer_->step(backend_, OptimizerStep{request.step, request.lr});
+  // The optimizer counts the updates it made (AdamW's bias correction), not the steps skipped.
+  ++optimizer_updates_;
+  if (optimizer_ != nullptr) optimizer_->step(backend_, OptimizerStep{optimizer_updates_, request.lr});
   if (options_.planted_bug == "tensor-replicas-drift" && options_.tp_rank == 1) {
     for (const StoredParam& p : params_.params())
       if (p.spec.tp_dim < 0) {
-        backend_.run(ops::scale, ops::ScaleArgs{p.value, 1.0 + 1e-12});
+        backend_.run(ops::scale, ops::ScaleArgs{p.update_value(), 1.0 + 1e-12});
         break;
       }
   }
   if (options_.zero && active(groups_.data)) {
-    // Every rank updated its shard: gather the whole parameter buffer back on every data-parallel rank.
-    const Tensor values = params_.flat_buffers()[0].values;
+    // Every rank updated its shard: gather the whole parameter buffer back on every data-parallel rank. In
+    // mixed precision that is the fp32 master weights, so that every rank holds all of them (checkpoints
+    // read them), and then the 16-bit weights are rounded from them locally: twice the bytes of gathering
+    // the 16-bit weights, as Megatron's distributed optimizer does, which would need sharded master weights
+    // in checkpoints.
+    const Tensor values = params_.update_buffers().values;
     groups_.data->all_gather(backend_, values.sub_buffer(shard_begin_, {shard_end_ - shard_begin_}), values)
         ->wait();
+    params_.publish_master(0, values.numel());
+  } else {
+    // Mixed precision: the layers' 16-bit weights, rounded from the updated master weights.
+    params_.publish_master(shard_begin_, shard_end_);
   }
 }
 

@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/loss_scaler.hpp"
 #include "engine/param_store.hpp"
 #include "mtnlg/backend.hpp"
 #include "mtnlg/communicator.hpp"
@@ -41,11 +43,16 @@ struct EngineOptions {
   int dp_rank = 0, dp_size = 1;  // data-parallel slot: which share of each step's samples this rank reads
   bool zero = false;             // ZeRO-1: optimizer state and update sharded over data-parallel ranks
   std::size_t bucket_bytes = 16u << 20;  // data-parallel all-reduce bucket size
+  // fp16 loss scaling (absent: none; bf16 needs none, as in Megatron). A step whose gradients overflow is
+  // skipped on every rank.
+  std::optional<LossScalerOptions> loss_scaling;
   std::map<std::string, TieOrigin, std::less<>> ties;
   // A test hook (environment MTNLG_PLANT_BUG), so the suite can show its checks catch real bugs:
   // "loss-not-divided-by-dp" weighs each micro-batch 1/M instead of 1/(M·DP); "tensor-replicas-drift" nudges
   // a replicated parameter on tensor rank 1 after each update; "recompute-other-dropout" runs recomputed
-  // forwards with the next micro-batch's sample index, so their dropout masks differ. Empty: none.
+  // forwards with the next micro-batch's sample index, so their dropout masks differ;
+  // "inf-gradient-at-step:N" makes one gradient element infinite on one rank before step N's update. Empty:
+  // none.
   std::string planted_bug;
 };
 
@@ -82,6 +89,8 @@ struct StepResult {
   double loss = 0.0;         // mean over the step's micro-batches on all data-parallel ranks (NaN on meta)
   double grad_norm = 0.0;    // global L2 norm of the accumulated gradients, before clipping
   std::int64_t samples = 0;  // over all data-parallel ranks
+  double loss_scale = 1.0;   // the fp16 loss scale this step's backward used (1 without loss scaling)
+  bool skipped = false;      // the gradients overflowed: no update, the loss scale backed off
 };
 
 class Engine {
@@ -104,6 +113,11 @@ class Engine {
   const std::vector<OptimizerSlice>& optimizer_slices() const { return optimizer_slices_; }
   // ZeRO-1 over more than one rank: each data-parallel rank holds a different part of the optimizer state.
   bool optimizer_state_sharded() const { return options_.zero && options_.dp_size > 1; }
+  // What besides tensors a checkpoint must restore for the next step to be the uninterrupted run's.
+  const LossScaler* loss_scaler() const { return scaler_.get(); }
+  LossScaler* loss_scaler() { return scaler_.get(); }
+  std::int64_t optimizer_updates() const { return optimizer_updates_; }
+  void set_optimizer_updates(std::int64_t n) { optimizer_updates_ = n; }
   const std::vector<ChunkLayers>& chunks() const { return chunks_; }
   // The schedule's stream for this stage with `micro_batches` micro-batches (generated once per count).
   const std::vector<Instruction>& instructions(int micro_batches);
@@ -179,6 +193,9 @@ class Engine {
   std::int64_t shard_begin_ = 0, shard_end_ = 0;  // ZeRO-1: this rank's element range of the flat buffers
   Tensor shard_grads_;                            // ZeRO-1: reduce-scatter output
   std::vector<OptimizerSlice> optimizer_slices_;
+  std::vector<std::vector<std::size_t>> chunk_params_;  // per chunk: stored parameters its layers use
+  std::unique_ptr<LossScaler> scaler_;
+  std::int64_t optimizer_updates_ = 0;  // updates made (steps minus skipped ones)
 };
 
 }  // namespace mtnlg::host

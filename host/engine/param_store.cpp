@@ -110,10 +110,19 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
   total = (total + layout.pad_to - 1) / layout.pad_to * layout.pad_to;
   flat_.values = backend_.empty({total}, dtype_);
   flat_.grads = backend_.empty({total}, dtype_);
+  mixed_ = dtype_ == DType::bf16 || dtype_ == DType::f16;
+  if (mixed_) {
+    master_.values = backend_.empty({total}, DType::f32);
+    master_.grads = backend_.empty({total}, DType::f32);
+  }
   for (std::size_t i = 0; i < params_.size(); ++i) {
     params_[i].offset = offsets[i];
     params_[i].value = flat_.values.sub_buffer(offsets[i], params_[i].local_shape);
     params_[i].grad = flat_.grads.sub_buffer(offsets[i], params_[i].local_shape);
+    if (mixed_) {
+      params_[i].master = master_.values.sub_buffer(offsets[i], params_[i].local_shape);
+      params_[i].main_grad = master_.grads.sub_buffer(offsets[i], params_[i].local_shape);
+    }
   }
   for (std::size_t l = 0; l < declared.size(); ++l) {
     auto view = std::make_unique<LayerParamView>();
@@ -129,7 +138,8 @@ ParamStore::ParamStore(Backend& backend, const std::vector<std::vector<ParamSpec
 
 void ParamStore::initialize(std::uint64_t seed) {
   if (backend_.device().kind == DeviceKind::meta) return;
-  if (flat_.values.numel() > 0) backend_.run(ops::fill, ops::FillArgs{flat_.values, 0.0});  // and the padding
+  const FlatBuffer target = update_buffers();  // the master weights in mixed precision
+  if (target.values.numel() > 0) backend_.run(ops::fill, ops::FillArgs{target.values, 0.0});  // and padding
   std::vector<Tensor> staging;  // host copies stay alive until synchronize(): uploads may be deferred
   for (const StoredParam& p : params_) {
     const std::int64_t n = shape_numel(p.spec.shape);
@@ -153,34 +163,56 @@ void ParamStore::initialize(std::uint64_t seed) {
         break;
       }
     }
-    Tensor host = host_tensor(p.local_shape, dtype_);
+    const DType dtype = target.values.dtype();
+    Tensor host = host_tensor(p.local_shape, dtype);
     const int dim = p.spec.tp_dim >= 0 ? p.spec.tp_dim : 0;
     const TensorParallelSlot slot = p.spec.tp_dim >= 0 ? tp_ : TensorParallelSlot{};
     if (p.spec.shape.empty()) {
-      if (dtype_ == DType::f64)
+      if (dtype == DType::f64)
         *host.data_as<double>() = full[0];
       else
         *host.data_as<float>() = static_cast<float>(full[0]);
-    } else if (dtype_ == DType::f64) {
+    } else if (dtype == DType::f64) {
       copy_slice(full, p.spec.shape, dim, slot, host.data_as<double>());
-    } else if (dtype_ == DType::f32) {
+    } else if (dtype == DType::f32) {
       copy_slice(full, p.spec.shape, dim, slot, host.data_as<float>());
     } else {
-      fail(str("parameter initialisation in ", dtype_name(dtype_), " is not supported yet"));
+      fail(str("parameter initialisation in ", dtype_name(dtype), " is not supported"));
     }
-    backend_.upload(p.value, host.data());
+    backend_.upload(p.update_value(), host.data());
     staging.push_back(std::move(host));
   }
+  if (mixed_) publish_master(0, flat_.values.numel());
   backend_.synchronize();
 }
 
 void ParamStore::zero_grads() {
   if (flat_.grads.numel() > 0) backend_.run(ops::fill, ops::FillArgs{flat_.grads, 0.0});
+  if (mixed_ && master_.grads.numel() > 0) backend_.run(ops::fill, ops::FillArgs{master_.grads, 0.0});
+}
+
+void ParamStore::accumulate_main_grads(const std::vector<std::size_t>& indices) {
+  if (!mixed_) return;
+  for (std::size_t i : indices) {
+    const StoredParam& p = params_[i];
+    if (p.grad.numel() == 0) continue;
+    const Tensor widened = backend_.empty(p.grad.shape(), DType::f32);
+    backend_.run(ops::cast, ops::CastArgs{p.grad, widened});
+    backend_.run(ops::axpy, ops::AxpyArgs{widened, p.main_grad, 1.0});
+    backend_.run(ops::fill, ops::FillArgs{p.grad, 0.0});
+  }
+}
+
+void ParamStore::publish_master(std::int64_t begin, std::int64_t end) {
+  if (!mixed_ || end <= begin || backend_.device().kind == DeviceKind::meta) return;
+  backend_.run(ops::cast, ops::CastArgs{master_.values.sub_buffer(begin, {end - begin}),
+                                        flat_.values.sub_buffer(begin, {end - begin})});
 }
 
 std::vector<OptimizerParam> ParamStore::optimizer_params() const {
   std::vector<OptimizerParam> out;
-  for (const StoredParam& p : params_) out.push_back({p.full_name(), p.spec, p.value, p.grad});
+  for (const StoredParam& p : params_)
+    out.push_back({p.full_name(), p.spec, p.update_value(), p.update_grad()});
   return out;
 }
 

@@ -35,7 +35,7 @@ Table manifest_of(const ParamStore& params, DType dtype, const CheckpointInfo& i
     Array shape;
     for (auto d : p.local_shape) shape.emplace_back(d);
     t.set("shape", Value(std::move(shape)));
-    t.set("offset", Value(p.value.offset() - params.flat_buffers()[0].values.offset()));
+    t.set("offset", Value(p.update_value().offset() - params.update_buffers().values.offset()));
     list.emplace_back(std::move(t));
   }
   m.set("parameters", Value(std::move(list)));
@@ -46,7 +46,9 @@ Table manifest_of(const ParamStore& params, DType dtype, const CheckpointInfo& i
 
 void save_checkpoint(const fs::path& dir, const Table& recipe, const ParamStore& params, Backend& backend,
                      const CheckpointInfo& info) {
-  const Tensor values = params.flat_buffers()[0].values;
+  // In mixed precision the fp32 master weights: the model is saved at full precision, and its recipe says f32
+  // so that generate, eval and convert run it in f32.
+  const Tensor values = params.update_buffers().values;
   const fs::path tmp = dir.string() + ".tmp", old = dir.string() + ".old";
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -59,7 +61,9 @@ void save_checkpoint(const fs::path& dir, const Table& recipe, const ParamStore&
   write_file(tmp / "parameters.bin", bytes.data(), bytes.size());
   const std::string manifest = recipe::print_recipe(manifest_of(params, values.dtype(), info));
   write_file(tmp / "manifest.toml", manifest.data(), manifest.size());
-  const std::string recipe_text = recipe::print_recipe(recipe);
+  Table saved_recipe = recipe;
+  if (params.mixed()) saved_recipe.find("train")->as_table().set("dtype", Value("f32"));
+  const std::string recipe_text = recipe::print_recipe(saved_recipe);
   write_file(tmp / "recipe.toml", recipe_text.data(), recipe_text.size());
 
   // Swap in: the old checkpoint is moved aside first, so a crash leaves either it or the new one.
@@ -69,13 +73,13 @@ void save_checkpoint(const fs::path& dir, const Table& recipe, const ParamStore&
   fs::remove_all(old, ec);
 }
 
-CheckpointInfo load_checkpoint_parameters(const fs::path& dir, const ParamStore& params, Backend& backend) {
+CheckpointInfo load_checkpoint_parameters(const fs::path& dir, ParamStore& params, Backend& backend) {
   const fs::path manifest_file = dir / "manifest.toml", data_file = dir / "parameters.bin";
   MTNLG_CHECK(fs::exists(manifest_file), str(dir.string(), " is not an mtnlg checkpoint: no manifest.toml"));
   const Table m = recipe::load_recipe(manifest_file);
   MTNLG_CHECK(m.contains("format") && m.get_string("format") == kFormat,
               str(manifest_file.string(), ": unknown checkpoint format (expected ", kFormat, ")"));
-  const Tensor values = params.flat_buffers()[0].values;
+  const Tensor values = params.update_buffers().values;
   const Table expected = manifest_of(params, values.dtype(), {});
   MTNLG_CHECK(m.get_string("dtype") == expected.get_string("dtype"),
               str(manifest_file.string(), ": parameters are ", m.get_string("dtype"), ", the model is ",
@@ -94,6 +98,7 @@ CheckpointInfo load_checkpoint_parameters(const fs::path& dir, const ParamStore&
   MTNLG_CHECK(in.gcount() == static_cast<std::streamsize>(bytes.size()) && in.peek() == EOF,
               str(data_file.string(), ": expected ", bytes.size(), " bytes of parameters"));
   if (!bytes.empty()) backend.upload(values, bytes.data());
+  params.publish_master(0, values.numel());
   backend.synchronize();
   return {m.get_int("step"), m.get_int("consumed_samples")};
 }

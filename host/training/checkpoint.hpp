@@ -24,7 +24,7 @@ void save_checkpoint(const std::filesystem::path& dir, const Table& recipe, cons
 
 // Loads the parameters into `params` after checking the manifest matches them (names, shapes, dtype); errors
 // name the checkpoint file and the first mismatch.
-CheckpointInfo load_checkpoint_parameters(const std::filesystem::path& dir, const ParamStore& params,
+CheckpointInfo load_checkpoint_parameters(const std::filesystem::path& dir, ParamStore& params,
                                           Backend& backend);
 
 }  // namespace mtnlg::host

@@ -46,10 +46,11 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
   for (std::size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int>(i);
   std::unique_ptr<ParamStore> full;
   if (root)
+    // In mixed precision the fp32 master weights are gathered (save_checkpoint says why).
     full = std::make_unique<ParamStore>(backend, model, indices,
                                         stage.engine().params().params().empty()
                                             ? DType::f32
-                                            : stage.engine().params().params()[0].value.dtype());
+                                            : stage.engine().params().params()[0].update_value().dtype());
   std::vector<WorkHandle> sends;
   std::set<std::string> ties_seen;
   std::size_t stored = 0, replicas_checked = 0;
@@ -73,7 +74,7 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
           if (spec.tp_dim >= 0) shape[spec.tp_dim] /= parts;
           Tensor slice = host_tensor(shape, whole.dtype());
           if (local) {
-            backend.download(slice.data(), local->value);
+            backend.download(slice.data(), local->update_value());
             backend.synchronize();
           } else {
             // Into the backend's memory, then to the host: a device communicator moves device tensors only.
@@ -95,7 +96,7 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
             ++replicas_checked;
           }
         } else if (local) {
-          sends.push_back(world->send(backend, local->value, 0, tag));
+          sends.push_back(world->send(backend, local->update_value(), 0, tag));
         }
       }
       if (root) {
@@ -109,7 +110,11 @@ void save_gathered_checkpoint(const std::filesystem::path& dir, const Table& rec
   if (root && topo.tensor > 1)
     log_info("checkpoint: ", replicas_checked,
              " tensor-parallel replicas checked, bitwise equal to tensor rank 0's");
-  if (root) save_checkpoint(dir, recipe, *full, backend, info);
+  if (root) {
+    Table saved_recipe = recipe;
+    if (stage.engine().params().mixed()) saved_recipe.find("train")->as_table().set("dtype", Value("f32"));
+    save_checkpoint(dir, saved_recipe, *full, backend, info);
+  }
 }
 
 }  // namespace mtnlg::host

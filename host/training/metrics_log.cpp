@@ -27,7 +27,8 @@ std::string metrics_json(const StepMetrics& m) {
           ", \"step_time_s\": ", number(m.step_time_s), ", \"tokens_per_s\": ", number(m.tokens_per_s),
           ", \"tflops_per_device\": ", number(m.tflops_per_device),
           ", \"hardware_tflops_per_device\": ", number(m.hardware_tflops_per_device),
-          ", \"mfu\": ", m.mfu ? number(*m.mfu) : "null");
+          ", \"mfu\": ", m.mfu ? number(*m.mfu) : "null", ", \"loss_scale\": ", number(m.loss_scale),
+          ", \"skipped\": ", m.skipped ? "true" : "false");
   if (m.val_loss) s += ", \"val_loss\": " + number(*m.val_loss);
   return s + "}";
 }

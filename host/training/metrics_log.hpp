@@ -22,6 +22,8 @@ struct StepMetrics {
   double hardware_tflops_per_device = 0.0;  // FLOPs computed, recomputation included
   std::optional<double> mfu;                // null where the device's peak is unknown (CPUs)
   std::optional<double> val_loss;           // on steps that evaluate
+  double loss_scale = 1.0;                  // fp16: the loss scale of this step's backward; 1 otherwise
+  bool skipped = false;                     // fp16: the gradients overflowed and the update was skipped
 };
 
 class MetricsLog {

@@ -32,7 +32,21 @@ const mtnlg_key_spec kModelKeys[] = {
 const mtnlg_key_spec kTrainKeys[] = {
     {"steps", MTNLG_KEY_INT, nullptr, "optimizer steps to run", nullptr},
     {"seed", MTNLG_KEY_INT, "1234", "seed of initialisation, dropout and data order", nullptr},
-    {"dtype", MTNLG_KEY_STRING, "\"f32\"", "parameter and activation precision", "f32|f64|bf16|fp16"},
+    {"dtype", MTNLG_KEY_STRING, "\"f32\"",
+     "parameter and activation precision; bf16 and fp16 keep fp32 master weights, fp32 main gradients and "
+     "fp32 "
+     "optimizer state (mixed precision)",
+     "f32|f64|bf16|fp16"},
+    {"loss_scale", MTNLG_KEY_FLOAT, "0.0",
+     "fp16 only: a constant loss scale; 0 = dynamic loss scaling (the keys below)", nullptr},
+    {"initial_loss_scale", MTNLG_KEY_FLOAT, "4294967296.0",
+     "fp16 dynamic loss scaling: the first scale (2^32)", nullptr},
+    {"min_loss_scale", MTNLG_KEY_FLOAT, "1.0",
+     "fp16 dynamic loss scaling: the scale never backs off below this", nullptr},
+    {"loss_scale_window", MTNLG_KEY_INT, "1000",
+     "fp16 dynamic loss scaling: overflow-free steps in a row after which the scale doubles", nullptr},
+    {"hysteresis", MTNLG_KEY_INT, "2",
+     "fp16 dynamic loss scaling: overflows tolerated before the scale halves (reset when it grows)", nullptr},
     {"micro_batch", MTNLG_KEY_INT, "1", "samples per micro-batch", nullptr},
     {"global_batch", MTNLG_KEY_INT, "0",
      "samples per optimizer step over all data-parallel ranks; 0 = micro_batch", nullptr},
@@ -238,10 +252,13 @@ void validate_recipe(Table& recipe, const Registry& registry) {
   recipe::validate_table(train, "[train]", kTrainKeys);
   require_positive(train, "train", "steps");
   require_positive(train, "train", "micro_batch");
-  const Value& dtype = *train.find("dtype");
-  if (dtype.as_string() == "bf16" || dtype.as_string() == "fp16")
-    at(dtype, str("not yet: train.dtype = \"", dtype.as_string(),
-                  "\" needs mixed precision (16-bit storage, loss scaling); use \"f32\" or \"f64\""));
+  // The loss-scaling keys are ignored unless train.dtype = "fp16": a resolved recipe lists them all, and it
+  // must stay valid when another run re-reads it.
+  if (train.get_float("loss_scale") < 0.0) at(*train.find("loss_scale"), "train.loss_scale must be >= 0");
+  for (const char* key : {"initial_loss_scale", "min_loss_scale"})
+    if (train.get_float(key) <= 0.0) at(*train.find(key), str("train.", key, " must be > 0"));
+  require_positive(train, "train", "loss_scale_window");
+  require_positive(train, "train", "hysteresis");
   Value& global = *train.find("global_batch");
   if (global.as_int() == 0) global = Value(train.get_int("micro_batch"), global.pos);
   if (global.as_int() < 1 || global.as_int() % train.get_int("micro_batch") != 0)
@@ -325,6 +342,14 @@ int blocks_entry(const std::vector<StackEntry>& layers) {
   for (const auto& [e, n] : per_entry)
     if (n > most) entry = e, most = n;
   return entry;
+}
+
+DType train_dtype(const Table& recipe) {
+  const std::string& name = recipe.get_table("train").get_string("dtype");
+  if (name == "fp16") return DType::f16;
+  const auto dtype = dtype_from_name(name);
+  MTNLG_CHECK(dtype.has_value(), str("train.dtype \"", name, "\" is not a dtype"));
+  return *dtype;
 }
 
 }  // namespace mtnlg::host

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mtnlg/config.hpp"
+#include "mtnlg/dtype.hpp"
 #include "plugin_host/registry.hpp"
 
 namespace mtnlg::host {
@@ -20,6 +21,9 @@ Table resolve_recipe(const std::filesystem::path& file, const std::vector<std::s
 
 // Validation alone, for a recipe already loaded (used by resolve_recipe and tests).
 void validate_recipe(Table& recipe, const Registry& registry);
+
+// The dtype of the model's parameters and activations, train.dtype ("fp16" is f16).
+DType train_dtype(const Table& recipe);
 
 // One layer of the model after [[model.stack]] repeats are expanded.
 struct StackEntry {

@@ -98,7 +98,18 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
   micro_batches_ = static_cast<int>(train.get_int("global_batch") / (micro_batch * topology_.data));
   const Table& parallel = recipe.get_table("parallel");
   EngineOptions engine_options;
-  engine_options.dtype = *dtype_from_name(train.get_string("dtype"));
+  engine_options.dtype = train_dtype(recipe);
+  if (engine_options.dtype == DType::f16) {
+    // Megatron's defaults and semantics (--loss-scale, --initial-loss-scale, --min-loss-scale,
+    // --loss-scale-window, --hysteresis); bf16 has fp32's exponent range and needs no scaling.
+    const double constant = train.get_float("loss_scale");
+    engine_options.loss_scaling =
+        LossScalerOptions{.dynamic = constant == 0.0,
+                          .initial_scale = constant == 0.0 ? train.get_float("initial_loss_scale") : constant,
+                          .min_scale = train.get_float("min_loss_scale"),
+                          .growth_interval = train.get_int("loss_scale_window"),
+                          .hysteresis = train.get_int("hysteresis")};
+  }
   engine_options.micro_batch = static_cast<int>(micro_batch);
   engine_options.seed = static_cast<std::uint64_t>(train.get_int("seed"));
   engine_options.layout = PipelineLayout{stages, stage, 1, chunks};

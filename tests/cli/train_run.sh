@@ -8,7 +8,7 @@ out=$("$mtnlg" train "$recipe" --steps 3 --run-dir "$run" --set train.eval_inter
 fail() { printf 'FAIL: %s\n--- output ---\n%s\n' "$1" "$out"; exit 1; }
 grep -Eq "step +3 \| loss" <<<"$out" || fail "no log line for step 3"
 [ "$(wc -l < "$run/metrics.jsonl")" = 3 ] || fail "metrics.jsonl should have 3 lines: $(cat "$run/metrics.jsonl")"
-for key in step tokens loss lr batch grad_norm step_time_s tokens_per_s tflops_per_device hardware_tflops_per_device mfu; do
+for key in step tokens loss lr batch grad_norm step_time_s tokens_per_s tflops_per_device hardware_tflops_per_device mfu loss_scale skipped; do
   [ "$(grep -c "\"$key\": " "$run/metrics.jsonl")" = 3 ] || fail "key $key missing from some line of metrics.jsonl"
 done
 grep -q '"step": 2,.*"val_loss": ' "$run/metrics.jsonl" || fail "no val_loss on step 2"

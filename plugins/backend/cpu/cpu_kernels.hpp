@@ -13,7 +13,7 @@
 #include "mtnlg/str.hpp"
 
 #include "cpu_backend.hpp"
-#include "half_types.hpp"
+#include "mtnlg/half.hpp"
 
 namespace mtnlg::cpu {
 
@@ -118,7 +118,7 @@ double load_double(T v) {
 }
 
 // A computed value (float or double) as a stored T, rounded once to nearest, ties to even. A double result is
-// rounded to 16 bits directly, not through float (half_types.hpp says why).
+// rounded to 16 bits directly, not through float (mtnlg/half.hpp says why).
 template <class T, class V>
 T store(V v) {
   static_assert(std::is_floating_point_v<V>);

@@ -1,5 +1,7 @@
 #include "mpi_communicator.hpp"
 
+#include "half_reductions.hpp"
+
 #include <mpi.h>
 
 #include <algorithm>
@@ -431,8 +433,8 @@ class MpiProcessGroup final : public ProcessGroup {
     std::vector<Staged> write_back;
     const Tensor h = host_view(stream, t, true, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Iallreduce(MPI_IN_PLACE, h.data(), count(h), type, op == ReduceOp::sum ? MPI_SUM : MPI_MAX,
-                         g_->comm, &request),
+    check(MPI_Iallreduce(MPI_IN_PLACE, h.data(), count(h), type, mpi_reduce_op(t.dtype(), op), g_->comm,
+                         &request),
           "MPI_Iallreduce", what);
     return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{t, h}, &stream,
                                      std::move(write_back));
@@ -487,7 +489,8 @@ class MpiProcessGroup final : public ProcessGroup {
     const Tensor h_in = host_view(stream, in, true, false, write_back);
     const Tensor h_out = host_view(stream, out, false, true, write_back);
     MPI_Request request = MPI_REQUEST_NULL;
-    check(MPI_Ireduce_scatter_block(h_in.data(), h_out.data(), count(out), type, MPI_SUM, g_->comm, &request),
+    check(MPI_Ireduce_scatter_block(h_in.data(), h_out.data(), count(out), type,
+                                    mpi_reduce_op(in.dtype(), ReduceOp::sum), g_->comm, &request),
           "MPI_Ireduce_scatter_block", what);
     return std::make_unique<MpiWork>(g_, kOp, seq, what, request, std::vector<Tensor>{in, out, h_in, h_out},
                                      &stream, std::move(write_back));
@@ -625,9 +628,9 @@ class MpiProcessGroup final : public ProcessGroup {
                 str(op, " on ", g_->label(), ": tag ", tag, " is outside 0..", g_->shared->tag_ub));
   }
 
-  // The MPI type for a dtype. 16-bit floats move as their bits but cannot be reduced (MPI has no arithmetic
-  // for them).
-  MPI_Datatype mpi_type(const char* op, DType dtype, bool reduction) const {
+  // The MPI type for a dtype. 16-bit floats move as their bits; their reductions are ours
+  // (half_reductions.hpp).
+  MPI_Datatype mpi_type(const char* op, DType dtype, bool /*reduction*/) const {
     switch (dtype) {
       case DType::f32:
         return MPI_FLOAT;
@@ -641,12 +644,9 @@ class MpiProcessGroup final : public ProcessGroup {
         return MPI_UINT16_T;
       case DType::bf16:
       case DType::f16:
-        if (!reduction) return MPI_UINT16_T;
-        break;
+        return MPI_UINT16_T;
     }
-    fail(str(op, " on ", g_->label(), ": comm/mpi cannot reduce ", dtype_name(dtype), " tensors (MPI has no ",
-             dtype_name(dtype),
-             " arithmetic); reductions support f32, f64, i32, i64 and u16 — reduce in f32"));
+    fail(str(op, " on ", g_->label(), ": comm/mpi has no MPI type for ", dtype_name(dtype)));
   }
 
   static int count(const Tensor& t) { return static_cast<int>(t.numel()); }

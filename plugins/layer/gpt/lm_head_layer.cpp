@@ -61,14 +61,21 @@ Tensor LmHeadLayer::do_forward(const LayerStep& step, const Tensor& x, SavedStat
               str("the LM head needs one i32 target per position (", n, "), got ", step.targets->describe()));
   Tensor logits = be.empty({n, dims_.local_vocab()}, x.dtype());  // (N, V/TP): this rank's columns
   be.run(ops::gemm, ops::GemmArgs{x2, step.params.value("word_embeddings"), logits, false, true});
-  Tensor losses = be.empty({n}, x.dtype());
+  // 16-bit activations: the softmax and the loss in fp32, as Megatron computes them (a bf16 loss has 8
+  // significant bits). The loss is then f32, and so are the logits kept for the backward pass.
+  if (logits.dtype() == DType::bf16 || logits.dtype() == DType::f16) {
+    Tensor wide = be.empty(logits.shape(), DType::f32);
+    be.run(ops::cast, ops::CastArgs{logits, wide});
+    logits = wide;
+  }
+  Tensor losses = be.empty({n}, logits.dtype());
   const Tensor targets = step.targets->reshape({n});
   if (dims_.tensor == 1) {
     be.run(ops::cross_entropy, ops::CrossEntropyArgs{logits, targets, losses, dims_.vocab});
   } else {
     vocab_parallel_loss(step, logits, targets, losses, saved);
   }
-  Tensor loss = be.empty({1}, x.dtype());
+  Tensor loss = be.empty({1}, logits.dtype());
   be.run(ops::column_sum, ops::ColumnSumArgs{losses.reshape({n, 1}), loss});
   be.run(ops::scale, ops::ScaleArgs{loss, 1.0 / static_cast<double>(n)});
   saved.put("x", x2);
@@ -99,9 +106,14 @@ Tensor LmHeadLayer::do_backward(const LayerStep& step, const Tensor&, SavedState
     be.run(ops::cross_entropy_partial_backward, args);
   }
   const Tensor w = step.params.value("word_embeddings");
-  be.run(ops::gemm, ops::GemmArgs{logits, x2, step.params.grad("word_embeddings"), true, false, 1.0, 1.0});
+  Tensor dlogits = logits;             // (N, V/TP)
+  if (x2.dtype() != logits.dtype()) {  // 16-bit: the gradient goes back to the 16-bit GEMMs
+    dlogits = be.empty(logits.shape(), x2.dtype());
+    be.run(ops::cast, ops::CastArgs{logits, dlogits});
+  }
+  be.run(ops::gemm, ops::GemmArgs{dlogits, x2, step.params.grad("word_embeddings"), true, false, 1.0, 1.0});
   Tensor dx = be.empty(x2.shape(), x2.dtype());
-  be.run(ops::gemm, ops::GemmArgs{logits, w, dx});
+  be.run(ops::gemm, ops::GemmArgs{dlogits, w, dx});
   step.sum_over_tensor_parallel(dx);  // each rank's vocabulary columns contribute part of dx
   return dx.reshape({-1, step.targets->dim(-1), dims_.hidden});
 }

@@ -14,7 +14,7 @@
 #include <limits>
 
 #include "backend_fixture.hpp"
-#include "half_types.hpp"
+#include "mtnlg/half.hpp"
 
 namespace mtnlg::cpu::test {
 namespace {

@@ -1,4 +1,4 @@
-// The 16-bit conversions of half_types.hpp: hand-picked bit patterns for every rounding case (ties to even,
+// The 16-bit conversions of mtnlg/half.hpp: hand-picked bit patterns for every rounding case (ties to even,
 // the largest finite value, overflow, NaN, subnormals, the double-rounding trap), every 16-bit value through
 // float and back, and many f32/f64 values against independent references: GCC's _Float16 for f16, and for
 // bf16 the well-known integer rounding of an f32's top half.
@@ -11,7 +11,7 @@
 #include <limits>
 #include <random>
 
-#include "half_types.hpp"
+#include "mtnlg/half.hpp"
 
 namespace mtnlg::cpu::test {
 namespace {

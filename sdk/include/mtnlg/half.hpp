@@ -1,9 +1,10 @@
 #pragma once
-// The CPU backend's 16-bit floating storage: bf16 (1 sign, 8 exponent, 7 mantissa bits: f32's range with 8
-// significant bits) and f16 (IEEE binary16: 5 exponent, 10 mantissa bits, largest finite 65504). The CPU has
-// no arithmetic on them, so kernels widen each element to float (exact), compute as the f32 kernel does, and
-// round the result back once, to nearest with ties to even — what the GPU's conversions (__float2bfloat16_rn,
-// __float2half_rn) do, so a 16-bit run on the CPU rounds like one on the GPU.
+// 16-bit floating storage on the host: bf16 (1 sign, 8 exponent, 7 mantissa bits: f32's range with 8
+// significant bits) and f16 (IEEE binary16: 5 exponent, 10 mantissa bits, largest finite 65504). The host has
+// no arithmetic on them, so code widens each element to float (exact), computes, and rounds the result back
+// once, to nearest with ties to even — what the GPU's conversions (__float2bfloat16_rn, __float2half_rn) do,
+// so a 16-bit run on the CPU backend rounds like one on the GPU. In the SDK because more than one plugin
+// needs them: the CPU backend's kernels and comm/mpi's 16-bit reductions.
 //
 // The conversions are written by hand rather than with the compiler's types: GCC 12 has _Float16 but no bf16
 // arithmetic or conversions, and one routine for both formats, from double, is one thing to get right and to
@@ -14,7 +15,7 @@
 
 #include "mtnlg/dtype.hpp"
 
-namespace mtnlg::cpu {
+namespace mtnlg {
 
 // Only the bits: no arithmetic, so a kernel cannot compute in 16 bits by accident. T{} is +0.
 struct bf16 {
@@ -90,16 +91,13 @@ constexpr float to_float(f16 v) {
   return std::bit_cast<float>(sign | ((field - 15 + 127) << 23) | (mantissa << 13));
 }
 
-}  // namespace mtnlg::cpu
-
 // Tensor::data_as<bf16>() checks the tensor's dtype through dtype_of.
-namespace mtnlg {
 template <>
-constexpr DType dtype_of<cpu::bf16>() {
+constexpr DType dtype_of<bf16>() {
   return DType::bf16;
 }
 template <>
-constexpr DType dtype_of<cpu::f16>() {
+constexpr DType dtype_of<f16>() {
   return DType::f16;
 }
 }  // namespace mtnlg

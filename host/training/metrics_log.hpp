@@ -28,8 +28,9 @@ struct StepMetrics {
 
 class MetricsLog {
  public:
-  // A new log; or, for a run resumed after step `resumed_after` > 0, the existing log cut back to the steps up
-  // to that one (later lines are from the run that was interrupted, and are about to be redone) and continued.
+  // A new log; or, for a run resumed after step `resumed_after` > 0, the existing log cut back to the steps
+  // up to that one (later lines are from the run that was interrupted, and are about to be redone) and
+  // continued.
   explicit MetricsLog(const std::filesystem::path& file, std::int64_t resumed_after = 0);
   void write(const StepMetrics& m);
 

@@ -6,8 +6,8 @@
 #include <numeric>
 #include <random>
 
+#include "eval/model_logits.hpp"
 #include "mtnlg/log.hpp"
-#include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 #include "tokenizer/gpt2_tokenizer.hpp"
 #include "training/checkpoint_model.hpp"
@@ -16,43 +16,11 @@ namespace mtnlg::host {
 
 namespace {
 
-// Logits of the last position for `context` (1, T): every layer forward, no dropout. The loss layer is given
-// placeholder targets; its saved state holds the logits (N, padded_vocab).
+// Logits of the last position for `context` (1, T): the evaluation path's forward, no dropout.
 std::vector<double> next_token_logits(Stage& stage, const std::vector<std::int32_t>& context) {
-  Backend& be = stage.backend();
   const auto t = static_cast<std::int64_t>(context.size());
-  Tensor tokens = be.empty({1, t}, DType::i32), targets = be.empty({1, t}, DType::i32);
-  be.upload(tokens, context.data());
-  be.run(ops::fill, ops::FillArgs{targets, 0.0});
-  Tensor x = tokens;
-  SavedState saved;
-  const auto& layers = stage.layers();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    saved.clear();
-    const LayerStep step{be,
-                         stage.engine().params().layer_params(i),
-                         layers[i]->is_loss() ? &targets : nullptr,
-                         0,
-                         0,
-                         /*training=*/false,
-                         false};
-    x = layers[i]->forward(step, x, saved);
-  }
-  MTNLG_CHECK(saved.contains("logits"),
-              "the model's last layer keeps no logits; generation needs an LM head");
-  const Tensor logits = saved.get("logits");  // (T, V)
-  const Tensor last = logits.slice(0, t - 1, 1);
-  std::vector<double> out(static_cast<std::size_t>(last.numel()));
-  if (last.dtype() == DType::f64) {
-    be.download(out.data(), last);
-    be.synchronize();
-  } else {
-    std::vector<float> f(out.size());
-    be.download(f.data(), last);
-    be.synchronize();
-    std::copy(f.begin(), f.end(), out.begin());
-  }
-  return out;
+  const Tensor logits = eval::forward_logits(stage, context, 1, t);  // (T, V)
+  return eval::download_rows(stage.backend(), logits, t - 1, 1);
 }
 
 // Temperature, then top-k, then top-p (nucleus) over the real vocabulary; greedy at temperature 0.

@@ -28,7 +28,7 @@ Tensor forward_logits(Stage& stage, std::span<const std::int32_t> tokens, std::i
     x = layers[i]->forward(step, x, saved);
   }
   MTNLG_CHECK(saved.contains("logits"),
-              "the model's last layer keeps no logits; evaluation needs an LM head");
+              "the model's last layer keeps no logits; evaluation and generation need an LM head");
   return saved.get("logits");
 }
 

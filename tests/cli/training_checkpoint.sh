@@ -4,7 +4,7 @@
 #  - SIGUSR1 saves a checkpoint and training goes on; SIGTERM saves one and stops (exit 143), and --resume
 #    continues from it;
 #  - every damaged or mismatched checkpoint is refused with a message naming it, and the run directory is
-#    left as it was (metrics.jsonl unchanged).
+#    left as it was (metrics.jsonl unchanged); a save that cannot be written fails with the reason.
 set -euo pipefail
 mtnlg=$1 recipe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
@@ -57,6 +57,10 @@ expect_error "run/checkpoint is a consolidated model checkpoint .RUN_DIR/checkpo
 expect_error "continues that run directory. --run-dir .* would be another" resume "$run" --run-dir "$work/elsewhere"
 expect_error "train.save_interval must be >= 0" "$mtnlg" train "$recipe" --run-dir "$work/bad" --set train.save_interval=-1
 expect_error "convert: .*/run exists and is not an empty directory" "$mtnlg" convert "$run" --tensor 2 "$run"
+# A save that cannot be written (here RUN_DIR/checkpoints is a file) fails the run with the reason.
+mkdir -p "$work/blocked" && touch "$work/blocked/checkpoints"
+expect_error "saving the checkpoint of step 1 failed: cannot create .*blocked/checkpoints/step-0000001.tmp: .*; the previous checkpoint \(RUN_DIR/checkpoints/latest\) is unchanged" \
+  "$mtnlg" train "$recipe" --steps 1 --run-dir "$work/blocked"
 
 
 # Signals: SIGUSR1 saves and training goes on; SIGTERM saves and stops with 143.

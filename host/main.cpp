@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
       ->add_option(
           "input", convert_input,
           "--to: an mtnlg checkpoint (RUN_DIR/checkpoint); --from: a Hugging Face GPT-2 directory; "
-          "--tensor/--pipeline: a sharded checkpoint (RUN_DIR/checkpoints/step-N) or a run directory "
-          "(its latest)")
+          "--tensor/--pipeline: a sharded checkpoint (RUN_DIR/checkpoints/step-N), a run directory "
+          "(its latest), or a model checkpoint (becomes a training checkpoint with fresh optimizer state)")
       ->required();
   convert->add_option("output", convert_output, "a new (or empty) directory to write")->required();
   auto* to = convert
@@ -165,8 +165,9 @@ int main(int argc, char** argv) {
   for (auto* option : {reshard_tensor, reshard_pipeline, reshard_virtual})
     option->excludes(to)->excludes(from);
   std::vector<std::string> convert_overrides;
-  convert->add_option("--set", convert_overrides, "--from: override a value of --recipe (as for check)")
-      ->needs(from);
+  convert->add_option("--set", convert_overrides,
+                      "override a value of --recipe (--from) or of the checkpoint's recipe (resharding: say "
+                      "train.dtype for the run to come); as for check");
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -201,8 +202,11 @@ int main(int argc, char** argv) {
     }
     if (convert->parsed()) {
       if (!convert_to.empty()) {
+        MTNLG_CHECK(convert_overrides.empty(),
+                    "convert --to hf-gpt2 takes no --set: the export is of the checkpoint's model as it is");
         mtnlg::host::export_hf_gpt2(registry, convert_input, convert_output);
       } else if (reshard_tensor->count() + reshard_pipeline->count() + reshard_virtual->count() > 0) {
+        reshard.overrides = convert_overrides;
         mtnlg::host::reshard_checkpoint(registry, convert_input, reshard, convert_output);
       } else {
         MTNLG_CHECK(!convert_from.empty(),

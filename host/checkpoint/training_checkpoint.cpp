@@ -352,9 +352,10 @@ TrainingPosition load_training_checkpoint(const fs::path& checkpoint, const Tabl
   const TrainingPosition position = position_of(reader);
   engine.set_optimizer_updates(position.optimizer_updates);
   if (LossScaler* scaler = engine.loss_scaler()) {
-    MTNLG_CHECK(position.loss_scaler.has_value(),
+    // A checkpoint made from a model checkpoint (no update made yet) starts the scaler afresh.
+    MTNLG_CHECK(position.loss_scaler.has_value() || position.optimizer_updates == 0,
                 str(checkpoint.string(), "/manifest.toml has no [loss_scaler]: the checkpoint is damaged"));
-    scaler->restore(*position.loss_scaler);
+    if (position.loss_scaler) scaler->restore(*position.loss_scaler);
   }
   return position;
 }

@@ -11,6 +11,7 @@
 #include "checkpoint/checkpoint_reader.hpp"
 #include "checkpoint/durable_file.hpp"
 #include "checkpoint/shard_writer.hpp"
+#include "engine/scalar_all_reduce.hpp"
 #include "mtnlg/log.hpp"
 #include "mtnlg/str.hpp"
 #include "recipe/load_recipe.hpp"
@@ -75,15 +76,7 @@ std::vector<char> download(Backend& backend, const Tensor& t) {
 
 // How many ranks report a failure; also a barrier. One rank: 0 or 1.
 int failures_over_world(ProcessGroup* world, Backend& backend, bool failed) {
-  double n = failed ? 1.0 : 0.0;
-  if (world == nullptr || world->size() == 1) return static_cast<int>(n);
-  // In the backend's memory: a device communicator moves device tensors only.
-  Tensor t = backend.empty({1}, DType::f64);
-  backend.upload(t, &n);
-  world->all_reduce(backend, t, ReduceOp::sum)->wait();
-  backend.download(&n, t);
-  backend.synchronize();
-  return static_cast<int>(n);
+  return static_cast<int>(all_reduce_scalar(world, backend, failed ? 1.0 : 0.0, ReduceOp::sum));
 }
 
 Table training_manifest(const Table& recipe, const Topology& t, const TrainingPosition& position) {

@@ -10,6 +10,7 @@
 #include "checkpoint/durable_file.hpp"
 #include "checkpoint/training_checkpoint.hpp"
 #include "cli/logging.hpp"
+#include "engine/scalar_all_reduce.hpp"
 #include "mtnlg/log.hpp"
 #include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
@@ -41,16 +42,9 @@ extern "C" void remember_signal(int sig) {
 // The signal any rank received since the last step (0: none), so that every rank saves and stops together:
 // a launcher may deliver it to some ranks only, or at different moments.
 int signal_over_world(ProcessGroup* world, Backend& backend) {
-  double sig = g_signal;
-  if (world != nullptr && world->size() > 1) {
-    Tensor t = backend.empty({1}, DType::f64);
-    backend.upload(t, &sig);
-    world->all_reduce(backend, t, ReduceOp::max)->wait();
-    backend.download(&sig, t);
-    backend.synchronize();
-  }
+  const int sig = static_cast<int>(all_reduce_scalar(world, backend, g_signal, ReduceOp::max));
   g_signal = 0;
-  return static_cast<int>(sig);
+  return sig;
 }
 
 // Installs the checkpoint-on-signal handlers for the lifetime of a training run.

@@ -5,6 +5,7 @@
 #include <limits>
 #include <set>
 
+#include "engine/scalar_all_reduce.hpp"
 #include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 
@@ -577,15 +578,7 @@ void Engine::optimizer_update(const StepRequest& request, StepResult& result) {
 }
 
 double Engine::sum_over_world(double value) {
-  if (!active(groups_.world)) return value;
-  // In the stage backend's memory: a device communicator (comm/nccl) moves device tensors only.
-  Tensor t = backend_.empty({1}, DType::f64);
-  backend_.upload(t, &value);
-  groups_.world->all_reduce(backend_, t, ReduceOp::sum)->wait();
-  double sum = 0.0;
-  backend_.download(&sum, t);
-  backend_.synchronize();
-  return sum;
+  return all_reduce_scalar(groups_.world, backend_, value, ReduceOp::sum);
 }
 
 double Engine::download_scalar(const Tensor& t) {

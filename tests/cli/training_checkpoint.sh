@@ -45,6 +45,14 @@ c=$(damage unfinished) && rm "$c/manifest.toml"
 expect_error "step-0000004 is not a complete checkpoint: no manifest.toml" resume "$work/unfinished"
 c=$(damage index) && echo '{"entries": [' > "$c/rank-00000.json"
 expect_error "rank-00000.json: not a checkpoint shard index .*; the checkpoint is damaged" resume "$work/index"
+c=$(damage long) && printf 'x' >> "$c/rank-00000.bin"
+expect_error "rank-00000.bin has [0-9]+ bytes, its index [0-9]+: the file is damaged" resume "$work/long"
+c=$(damage norecipe) && rm "$c/recipe.toml"
+expect_error "step-0000004 has no recipe.toml. the checkpoint is incomplete" resume "$work/norecipe"
+damage badlatest >/dev/null && echo ../../elsewhere > "$work/badlatest/checkpoints/latest"
+expect_error "latest: expected a checkpoint directory name such as step-0000010" resume "$work/badlatest"
+mkdir -p "$work/empty"
+expect_error "empty is neither a run directory \(with checkpoints/latest\) nor a sharded checkpoint" resume "$work/empty"
 damage dangling >/dev/null && echo step-0000099 > "$work/dangling/checkpoints/latest"
 expect_error "step-0000099: no such checkpoint directory" resume "$work/dangling"
 damage nolatest >/dev/null && rm "$work/nolatest/checkpoints/latest"
@@ -57,6 +65,10 @@ expect_error "run/checkpoint is a consolidated model checkpoint .RUN_DIR/checkpo
 expect_error "continues that run directory. --run-dir .* would be another" resume "$run" --run-dir "$work/elsewhere"
 expect_error "train.save_interval must be >= 0" "$mtnlg" train "$recipe" --run-dir "$work/bad" --set train.save_interval=-1
 expect_error "convert: .*/run exists and is not an empty directory" "$mtnlg" convert "$run" --tensor 2 "$run"
+expect_error "convert --to hf-gpt2 takes no --set" "$mtnlg" convert "$run/checkpoint" --to hf-gpt2 "$work/hf" --set train.dtype=bf16
+expect_error "train.initial_loss_scale must be > 0" "$mtnlg" train "$recipe" --run-dir "$work/bad" \
+  --set train.dtype=fp16 --set train.initial_loss_scale=0
+expect_error "train.keep_checkpoints must be >= 0" "$mtnlg" train "$recipe" --run-dir "$work/bad" --set train.keep_checkpoints=-2
 # A save that cannot be written (here RUN_DIR/checkpoints is a file) fails the run with the reason.
 mkdir -p "$work/blocked" && touch "$work/blocked/checkpoints"
 expect_error "saving the checkpoint of step 1 failed: cannot create .*blocked/checkpoints/step-0000001.tmp: .*; the previous checkpoint \(RUN_DIR/checkpoints/latest\) is unchanged" \

@@ -85,6 +85,28 @@ CheckpointReader::CheckpointReader(const fs::path& dir) : dir_(dir) {
                                       size < expected ? ": the file is truncated" : ": the file is damaged",
                                       "; copy the checkpoint again, or resume from an earlier one"));
   }
+  // The pieces of one tensor must describe the same tensor split the same way: one save writes one layout.
+  // Pieces that disagree (a damaged index, shards of two checkpoints mixed) would otherwise be copied with
+  // the wrong element size or geometry.
+  const auto index_of = [](const ShardEntry& e) {
+    return fs::path(e.file).replace_extension(".json").string();
+  };
+  const auto layout = [](const ShardEntry& e) {
+    return str(dtype_name(e.dtype), " ", shape_str(e.shape),
+               e.tp_dim >= 0 ? str(" split along dimension ", e.tp_dim) : std::string(" whole"));
+  };
+  for (const auto& [key, pieces] : entries_) {
+    const ShardEntry& a = pieces.front();
+    for (const ShardEntry& b : pieces) {
+      MTNLG_CHECK(b.dtype == a.dtype && b.shape == a.shape && b.tp_dim == a.tp_dim,
+                  str(dir.string(), ": ", a.name, " (", a.kind, ") is ", layout(a), " in ", index_of(a),
+                      " but ", layout(b), " in ", index_of(b), "; the checkpoint is damaged"));
+      MTNLG_CHECK(b.tp_parts == a.tp_parts,
+                  str(dir.string(), ": ", a.name, " (", a.kind,
+                      ") was saved with mixed tensor-parallel sizes: ", a.tp_parts, " in ", index_of(a), ", ",
+                      b.tp_parts, " in ", index_of(b), "; the checkpoint is damaged"));
+    }
+  }
 }
 
 bool CheckpointReader::has(const std::string& name, const std::string& kind) const {
@@ -165,11 +187,9 @@ void CheckpointReader::read(const std::string& name, const std::string& kind, co
            dst);
     return;
   }
-  // Saved with another tensor-parallel size: the whole tensor from its saved slices, then the wanted slice.
+  // Saved with another tensor-parallel size (one for all pieces: checked on opening): the whole tensor from
+  // its saved slices, then the wanted slice.
   const int saved_parts = first.tp_parts;
-  MTNLG_CHECK(std::all_of(pieces.begin(), pieces.end(),
-                          [&](const ShardEntry& e) { return e.tp_parts == saved_parts; }),
-              str(dir_.string(), ": ", name, " (", kind, ") was saved with mixed tensor-parallel sizes"));
   std::vector<char> global(static_cast<std::size_t>(shape_numel(want.shape)) * es);
   const std::int64_t saved_slice = slice_numel(want.shape, want.tp_dim, saved_parts);
   std::vector<char> slice(static_cast<std::size_t>(saved_slice) * es);

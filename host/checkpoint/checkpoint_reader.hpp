@@ -1,6 +1,7 @@
 #pragma once
 // Reads a sharded checkpoint back on any layout. Opening checks the checkpoint is whole (format, every shard
-// listed in the manifest present, no file shorter or longer than its index says); read() assembles any slice
+// listed in the manifest present, no file shorter or longer than its index says, the pieces of each tensor
+// agreeing on its dtype, shape and tensor-parallel split); read() assembles any slice
 // of any tensor from whichever pieces hold it, checking each piece's CRC-32, so a rank of a different
 // tensor-, pipeline- or data-parallel layout gets exactly the elements it owns.
 #include <filesystem>

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -77,6 +78,23 @@ std::vector<char> download(Backend& backend, const Tensor& t) {
 // How many ranks report a failure; also a barrier. One rank: 0 or 1.
 int failures_over_world(ProcessGroup* world, Backend& backend, bool failed) {
   return static_cast<int>(all_reduce_scalar(world, backend, failed ? 1.0 : 0.0, ReduceOp::sum));
+}
+
+// The lowest world rank that reports a failure (collective; call it only when some rank failed), so that
+// every rank's message names it: the one whose log has the reason.
+int first_failed_rank(ProcessGroup* world, Backend& backend, const Topology& t, bool failed) {
+  const double from_top = failed ? static_cast<double>(t.world - t.rank) : 0.0;
+  return t.world - static_cast<int>(all_reduce_scalar(world, backend, from_top, ReduceOp::max));
+}
+
+// MTNLG_PLANT_BUG=fail-shard-write:RANK:STEP (a test hook): world rank RANK fails to write its shard of the
+// checkpoint of step STEP, as a full disk or a lost mount on one node would make it, so a test can show the
+// save fails on every rank and leaves the previous checkpoint in place.
+bool planted_shard_write_failure(int rank, std::int64_t step) {
+  const char* bug = std::getenv("MTNLG_PLANT_BUG");
+  long long bug_rank = -1, bug_step = -1;
+  return bug != nullptr && std::sscanf(bug, "fail-shard-write:%lld:%lld", &bug_rank, &bug_step) == 2 &&
+         bug_rank == rank && bug_step == step;
 }
 
 Table training_manifest(const Table& recipe, const Topology& t, const TrainingPosition& position) {
@@ -265,6 +283,9 @@ void save_training_checkpoint(const fs::path& root, const Table& recipe, Stage& 
              " failed: ", error.empty() ? "rank 0 could not create its directory" : error, previous));
 
   try {
+    if (planted_shard_write_failure(t.rank, position.step))
+      fail(str("writing ", (tmp / (shard_name(t.rank) + ".bin")).string(),
+               " failed: planted by MTNLG_PLANT_BUG=", std::getenv("MTNLG_PLANT_BUG")));
     write_rank_shard(tmp, stage,
                      [&](const std::string&, const std::string&, const SliceRequest&, const Tensor& held) {
                        return download(backend, held);
@@ -274,12 +295,16 @@ void save_training_checkpoint(const fs::path& root, const Table& recipe, Stage& 
   }
   const int failed = failures_over_world(world, backend, !error.empty());
   if (failed > 0) {
+    const int first = first_failed_rank(world, backend, t, !error.empty());
     if (t.rank == 0) {
       std::error_code ec;
       fs::remove_all(tmp, ec);
     }
-    fail(str("saving the checkpoint of step ", position.step, " failed on ", failed, " rank(s)",
-             error.empty() ? std::string() : str(", rank ", t.rank, ": ", error), previous));
+    // Every rank waits for the clean-up: the first to report the error may end the whole job.
+    failures_over_world(world, backend, false);
+    fail(str("saving the checkpoint of step ", position.step, " failed on ", failed, " rank(s), rank ",
+             error.empty() ? first : t.rank, ": ", error.empty() ? "see its log for the reason" : error,
+             previous));
   }
 
   if (t.rank == 0 && options.kill_at_step == position.step) std::raise(SIGKILL);

@@ -51,7 +51,9 @@ struct SaveOptions {
 };
 
 // Collective: every rank of `world` (null for one rank) calls it with the same arguments. Throws on every
-// rank if any rank failed to write its shard; the previous checkpoint is then untouched.
+// rank if any rank failed to write its shard, naming the first failing rank; the previous checkpoint is then
+// untouched and the half-written step-N.tmp removed. (Test hook: MTNLG_PLANT_BUG=fail-shard-write:RANK:STEP
+// makes world rank RANK fail to write its shard of step STEP.)
 void save_training_checkpoint(const std::filesystem::path& root, const Table& recipe, Stage& stage,
                               ProcessGroup* world, TrainingPosition position, const SaveOptions& options);
 

@@ -261,7 +261,8 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
       MTNLG_CHECK(!last_virtual(c), where() + ": the last virtual stage sends no activation");
       MTNLG_CHECK(cs->forwarded, where() + ": send before the forward that produces it");
       pending_sends_.push_back(post_p2p(true, cs->output, in.micro_batch, v + 1, false));
-      send_buffers_.push_back(cs->output);
+      send_buffers_.push_back(std::move(cs->output));  // the send holds the only reference now
+      release_completed_sends();
       break;
     case InstrOp::recv_grad:
       MTNLG_CHECK(!last_virtual(c), where() + ": the last virtual stage receives no gradient");
@@ -291,7 +292,8 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
       MTNLG_CHECK(!first_virtual(c), where() + ": the first virtual stage sends no gradient");
       MTNLG_CHECK(cs->backwarded, where() + ": gradient send before the backward that produces it");
       pending_sends_.push_back(post_p2p(true, cs->grad_out, in.micro_batch, v - 1, true));
-      send_buffers_.push_back(cs->grad_out);
+      send_buffers_.push_back(std::move(cs->grad_out));
+      release_completed_sends();
       break;
     case InstrOp::reduce_grads:
       wait_sends();
@@ -399,6 +401,18 @@ void Engine::backward(MicroBatch& mb, int chunk, int index, std::int64_t first_s
   cs.grad_in = Tensor();
   if (last_virtual(chunk)) mb.targets = Tensor();
   cs.backwarded = true;
+}
+
+void Engine::release_completed_sends() {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < pending_sends_.size(); ++i) {
+    if (pending_sends_[i]->test()) continue;
+    pending_sends_[kept] = std::move(pending_sends_[i]);
+    send_buffers_[kept] = std::move(send_buffers_[i]);
+    ++kept;
+  }
+  pending_sends_.resize(kept);
+  send_buffers_.resize(kept);
 }
 
 void Engine::wait_sends() {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/check_command.hpp"
+#include "cli/plan_command.hpp"
 #include "cli/eval_command.hpp"
 #include "cli/generate_command.hpp"
 #include "cli/logging.hpp"
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
                     "word is a string); repeatable");
   check->add_flag("--print", print,
                   "print the fully resolved recipe (includes, overrides, defaults) as TOML");
+  bool no_data = false;
+  check->add_flag("--no-data", no_data,
+                  "do not open the recipe's data: a synthetic reader of the same shapes stands in (for data "
+                  "that lives elsewhere, or placeholder paths)");
   int world = 1;
   check
       ->add_option("--world", world,
@@ -49,6 +54,25 @@ int main(int argc, char** argv) {
                    "stream simulated together, bubble")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+
+  auto* plan = app.add_subcommand(
+      "plan",
+      "predict a recipe's memory per GPU and iteration time on N nodes of a cluster, before booking them");
+  mtnlg::host::PlanOptions plan_options;
+  std::string plan_json;
+  plan->add_option("recipe", plan_options.recipe, "recipe file (TOML)")->required();
+  plan->add_option("--cluster", plan_options.cluster,
+                   "a stock cluster (dgx-a100-80gb, dgx-h100, cpu-laptop: recipes/clusters/NAME.toml) or the "
+                   "path of your own cluster file")
+      ->required();
+  plan->add_option("--nodes", plan_options.nodes,
+                   "nodes to plan for (world = nodes x the cluster's gpus_per_node)")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  plan->add_option("--set", plan_options.overrides, "override a recipe value (as for check); repeatable");
+  plan->add_option("--assume", plan_options.assumptions,
+                   "override one of the cluster's assumptions: --assume gemm_efficiency=0.7; repeatable");
+  plan->add_option("--json", plan_json, "also write the plan as JSON to this file");
 
   auto* train = app.add_subcommand("train", "train a model from a recipe");
   mtnlg::host::TrainOptions train_options;
@@ -178,7 +202,12 @@ int main(int argc, char** argv) {
     if (plugins->parsed())
       return describe.empty() ? mtnlg::host::list_plugins(registry)
                               : mtnlg::host::describe_component(registry, describe);
-    if (check->parsed()) return mtnlg::host::check_recipe(registry, recipe_path, overrides, print, world);
+    if (check->parsed())
+      return mtnlg::host::check_recipe(registry, recipe_path, overrides, print, world, no_data);
+    if (plan->parsed()) {
+      plan_options.json = plan_json;
+      return mtnlg::host::plan_recipe(registry, plan_options);
+    }
     if (generate->parsed()) {
       gen.checkpoint = checkpoint;
       return mtnlg::host::generate(registry, gen);

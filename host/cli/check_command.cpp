@@ -6,6 +6,7 @@
 
 #include "mtnlg/str.hpp"
 #include "pipeline/schedule_simulator.hpp"
+#include "plan/stage_measure.hpp"
 #include "recipe/print_recipe.hpp"
 #include "training/recipe_schema.hpp"
 #include "training/recompute_policy.hpp"
@@ -75,10 +76,40 @@ void print_pipeline(const PipelineCheck& check) {
             << ", backward " << check.costs.backward
             << " per chunk and micro-batch; sends, receives, loads free)\n";
 }
+// Every (tp, pp) rank of the layout (data-parallel rank 0: the others build the same graph) on the meta
+// backend; tensor-parallel ranks of a stage must agree on their shapes, and tp 0 of each stage runs one step.
+void check_every_rank(const Registry& registry, const Table& recipe, const Topology& layout) {
+  std::cout
+      << "  ranks      every (tp, pp) rank's stage instantiated on the meta backend; one step per stage "
+         "(tp 0), peak memory:\n";
+  const auto partition = partition_layers(recipe, layout.virtual_stages());
+  for (int pp = 0; pp < layout.pipeline; ++pp) {
+    const Topology first = make_topology(recipe, layout.world, layout.rank_of(0, 0, pp));
+    const plan::StageMeasure m = plan::measure_stage(recipe, registry, first);
+    for (int tp = 1; tp < layout.tensor; ++tp) {
+      const Topology other = make_topology(recipe, layout.world, layout.rank_of(tp, 0, pp));
+      const plan::StageMeasure o = plan::measure_stage(recipe, registry, other, {.run_step = false});
+      MTNLG_CHECK(o.shapes == m.shapes,
+                  str("pipeline stage ", pp, ": tensor-parallel rank ", tp, " holds ", o.shapes.size(),
+                      " parameter slices of other shapes than rank 0's (", m.shapes.size(),
+                      "); a layer splits its parameters unevenly"));
+    }
+    std::string layers;
+    int count = 0;
+    for (int v = pp; v < layout.virtual_stages(); v += layout.pipeline)
+      for (const StackEntry& e : partition[v]) {
+        if (count++ < 4) layers += str(layers.empty() ? "" : ", ", e.index, " ", e.layer);
+      }
+    if (count > 4) layers += str(", ... (", count, " layers)");
+    std::cout << "    stage " << pp << "  " << layers << ": " << m.local_params
+              << " parameters per rank, set-up " << bytes_str(m.setup) << ", step peak " << bytes_str(m.peak)
+              << "\n";
+  }
+}
 }  // namespace
 
 int check_recipe(Registry& registry, const std::filesystem::path& file,
-                 const std::vector<std::string>& overrides, bool print, int world) {
+                 const std::vector<std::string>& overrides, bool print, int world, bool no_data) {
   const Table recipe = resolve_recipe(file, overrides, registry);
   if (print) {
     std::cout << recipe::print_recipe(recipe);
@@ -89,7 +120,7 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
   const Table& model = recipe.get_table("model");
   const Table& train = recipe.get_table("train");
   // What world rank 0 builds: its stage's layers, on the meta backend (shapes and memory, no data).
-  Stage stage(recipe, registry, StageOptions{.backend_override = "meta", .topology = pipeline.topology});
+  Stage stage(recipe, registry, plan::meta_stage_options(pipeline.topology, no_data));
   const AllocStats setup = stage.backend().alloc_stats();
   const Topology& topo = pipeline.topology;
 
@@ -151,6 +182,8 @@ int check_recipe(Registry& registry, const std::filesystem::path& file,
                  "shapes)\n";
   }
   print_pipeline(pipeline);
+  if (topo.world > 1) check_every_rank(registry, recipe, topo);
+  if (no_data) std::cout << "  data       not opened (--no-data): a synthetic stand-in gave the shapes\n";
   return 0;
 }
 

@@ -42,6 +42,12 @@ class Simulation {
         str("pipeline shape needs stages, chunks and micro-batches >= 1 (got ", P_, ", ", K_, ", ", M_, ")"));
     MTNLG_CHECK(static_cast<int>(streams.size()) == P_,
                 str(streams.size(), " instruction streams for ", P_, " pipeline stages"));
+    for (const auto* each : {&costs.forward_by_virtual, &costs.backward_by_virtual})
+      MTNLG_CHECK(each->empty() || static_cast<int>(each->size()) == V_,
+                  str("internal: per-virtual-stage costs for ", each->size(), " of ", V_, " virtual stages"));
+    for (const auto* each : {&costs.reduce_grads_by_stage, &costs.optimizer_step_by_stage})
+      MTNLG_CHECK(each->empty() || static_cast<int>(each->size()) == P_,
+                  str("internal: per-stage costs for ", each->size(), " of ", P_, " stages"));
   }
 
   PipelineReport run() {
@@ -297,18 +303,21 @@ class Simulation {
           return 0.0;
       }
     };
-    const auto cost = [&](InstrOp op) {
-      switch (op) {
+    const auto pick = [](const std::vector<double>& each, int i, double otherwise) {
+      return each.empty() ? otherwise : each.at(static_cast<std::size_t>(i));
+    };
+    const auto cost = [&](int s, const Instruction& in) {
+      switch (in.op) {
         case InstrOp::forward:
-          return costs_.forward;
+          return pick(costs_.forward_by_virtual, virtual_stage(s, in), costs_.forward);
         case InstrOp::backward:
-          return costs_.backward;
+          return pick(costs_.backward_by_virtual, virtual_stage(s, in), costs_.backward);
         case InstrOp::load_micro_batch:
           return costs_.load;
         case InstrOp::reduce_grads:
-          return costs_.reduce_grads;
+          return pick(costs_.reduce_grads_by_stage, s, costs_.reduce_grads);
         case InstrOp::optimizer_step:
-          return costs_.optimizer_step;
+          return pick(costs_.optimizer_step_by_stage, s, costs_.optimizer_step);
         default:
           return costs_.post;
       }
@@ -321,7 +330,7 @@ class Simulation {
           const Instruction& in = stream[pc[s]];
           const auto ready = ready_at(s, in);
           if (!ready) break;
-          const double took = cost(in.op);
+          const double took = cost(s, in);
           clock[s] = std::max(clock[s], *ready) + took;
           report_.stages[s].busy += took;
           if (is_p2p(in.op)) {

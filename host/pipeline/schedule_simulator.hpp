@@ -32,6 +32,11 @@ struct InstructionCosts {
   double transfer = 0.0;  // from the rendezvous of a send and its receive until the data can be used
   double reduce_grads = 0.0;
   double optimizer_step = 0.0;
+  // When not empty, per virtual stage v (size stages·chunks) and per pipeline stage: chunks differ where
+  // their layers do (the embedding on the first, the LM head on the last), stages in how many gradients they
+  // reduce and update. The scalar above is then unused for that instruction.
+  std::vector<double> forward_by_virtual, backward_by_virtual;
+  std::vector<double> reduce_grads_by_stage, optimizer_step_by_stage;
 };
 
 struct StageReport {

@@ -90,9 +90,13 @@ Stage::Stage(const Table& recipe, const Registry& registry, const StageOptions& 
                                    optimizer_table);
   // Only the stages holding the first or the last virtual stage read data.
   const bool reads_data = stage == 0 || stage == stages - 1;
-  if (const Value* reader = recipe.find("reader"); reader != nullptr && !options.inference && reads_data)
-    reader_ = create<Reader>(registry, recipe, backend_.get(), reader->as_table().get_string("name"),
-                             reader->as_table());
+  if (const Value* reader = recipe.find("reader"); reader != nullptr && !options.inference && reads_data) {
+    reader_ = options.reader_override.empty()
+                  ? create<Reader>(registry, recipe, backend_.get(), reader->as_table().get_string("name"),
+                                   reader->as_table())
+                  : create<Reader>(registry, recipe, backend_.get(), options.reader_override,
+                                   options.reader_override_params);
+  }
 
   const std::int64_t micro_batch = train.get_int("micro_batch");
   micro_batches_ = static_cast<int>(train.get_int("global_batch") / (micro_batch * topology_.data));

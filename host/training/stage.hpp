@@ -19,6 +19,11 @@ namespace mtnlg::host {
 
 struct StageOptions {
   std::string backend_override;  // e.g. "meta" for `mtnlg check`; empty: the recipe's [backend]
+  // A reader component created (with no keys) instead of the recipe's, for the meta backend, which needs only
+  // the shapes of a micro-batch: `check` and `plan` run a recipe whose data is elsewhere. Empty: the
+  // recipe's.
+  std::string reader_override;
+  Table reader_override_params;  // its keys, complete (defaults are not filled in)
   bool inference = false;        // no optimizer (nor its state) and no reader: for generation
   // This rank's place in the layout; absent: rank 0 of a world of exactly tensor × pipeline × max(data, 1).
   std::optional<Topology> topology;

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
                    "nodes to plan for (world = nodes x the cluster's gpus_per_node)")
       ->required()
       ->check(CLI::PositiveNumber);
+  plan->add_option("--gpus", plan_options.gpus,
+                   "plan for this many GPUs of the nodes (default: all of them), e.g. --nodes 1 --gpus 1")
+      ->check(CLI::PositiveNumber);
   plan->add_option("--set", plan_options.overrides, "override a recipe value (as for check); repeatable");
   plan->add_option("--assume", plan_options.assumptions,
                    "override one of the cluster's assumptions: --assume gemm_efficiency=0.7; repeatable");

@@ -19,6 +19,12 @@ std::string fixed(double v, int decimals) {
   return buf;
 }
 
+std::string scientific(double v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.3e", v);
+  return buf;
+}
+
 std::string gib(double bytes) {
   return fixed(bytes / (1024.0 * 1024.0 * 1024.0), 1);
 }
@@ -95,10 +101,9 @@ void print_time(const plan::Plan& p) {
   for (const auto& r : p.pipeline.stages) idle += p.pipeline.makespan - r.busy;
   std::cout << "  bubble: " << fixed(100.0 * idle / (P * p.pipeline.makespan), 1)
             << "% of the stages' time is spent waiting\n";
-  std::cout << "  iteration: " << fixed(p.iteration_s, 2) << " s; model FLOPs "
-            << fixed(p.model_flops / 1e18, 3) << "e18 per iteration -> " << fixed(p.tflops_per_gpu, 1)
-            << " TFLOP/s per GPU over " << world << " GPUs ("
-            << fixed(100.0 * p.tflops_per_gpu / p.peak_tflops, 1) << "% of peak)\n";
+  std::cout << "  iteration: " << fixed(p.iteration_s, 2) << " s; model FLOPs " << scientific(p.model_flops)
+            << " per iteration -> " << fixed(p.tflops_per_gpu, 1) << " TFLOP/s per GPU over " << world
+            << " GPUs (" << fixed(100.0 * p.tflops_per_gpu / p.peak_tflops, 1) << "% of peak)\n";
   std::cout << "\nablation: the iteration with one term removed\n";
   for (const auto& a : p.ablation) {
     std::cout << "  " << a.label << std::string(a.label.size() < 40 ? 40 - a.label.size() : 1, ' ');
@@ -169,7 +174,8 @@ nlohmann::json to_json(const plan::Plan& p) {
 int plan_recipe(Registry& registry, const PlanOptions& options) {
   plan::Cluster cluster = plan::load_cluster(options.cluster);
   plan::apply_assumptions(cluster, options.assumptions);
-  const plan::Plan p = plan::make_plan(registry, options.recipe, options.overrides, cluster, options.nodes);
+  const plan::Plan p =
+      plan::make_plan(registry, options.recipe, options.overrides, cluster, options.nodes, options.gpus);
   std::cout << p.recipe_file << " on " << p.nodes << " x " << cluster.name << " (" << p.topology.world
             << " GPUs): " << p.topology.describe() << ", " << p.schedule << ", " << p.micro_batches
             << " micro-batches per data-parallel rank per iteration, recompute " << p.recompute << "\n";

@@ -14,6 +14,7 @@ struct PlanOptions {
   std::vector<std::string> overrides;  // --set
   std::string cluster;                 // a stock name or a file
   int nodes = 1;
+  int gpus = 0;                          // 0: every GPU of the nodes
   std::vector<std::string> assumptions;  // --assume KEY=VALUE
   std::filesystem::path json;            // empty: no JSON file
 };

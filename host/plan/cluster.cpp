@@ -78,6 +78,7 @@ const std::map<std::string, std::string>& required_assumptions() {
       {"peak_tflops_bf16", "dense bf16 peak of one GPU, TFLOP/s"},
       {"peak_tflops_fp16", "dense fp16 peak of one GPU, TFLOP/s"},
       {"peak_tflops_f32", "f32 peak of one GPU, TFLOP/s"},
+      {"peak_tflops_tf32", "dense TF32 tensor-core peak of one GPU (f32 GEMMs with backend.tf32), TFLOP/s"},
       {"peak_tflops_f64", "f64 peak of one GPU, TFLOP/s"},
       {"gemm_efficiency", "achieved share of the peak in the model's GEMMs"},
       {"hbm_gbps", "device memory bandwidth of one GPU, GB/s"},

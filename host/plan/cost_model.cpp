@@ -71,6 +71,9 @@ double peak_tflops(const Table& recipe, const Cluster& cluster) {
   if (dtype == "bf16") return cluster.value("peak_tflops_bf16");
   if (dtype == "fp16") return cluster.value("peak_tflops_fp16");
   if (dtype == "f64") return cluster.value("peak_tflops_f64");
+  // f32 GEMMs on tensor cores when the backend says so (the cuda backend's tf32 key).
+  const Value* tf32 = recipe.find_path("backend.tf32");
+  if (tf32 != nullptr && tf32->is_bool() && tf32->as_bool()) return cluster.value("peak_tflops_tf32");
   return cluster.value("peak_tflops_f32");
 }
 

@@ -40,7 +40,8 @@ struct CostTerms {
 InstructionCosts instruction_costs(const Table& recipe, const Topology& topology, const Cluster& cluster,
                                    const std::vector<StageMeasure>& measures, const CostTerms& terms);
 
-// The GPU's peak for the recipe's train.dtype (bf16/fp16/f32/f64), TFLOP/s.
+// The GPU's peak for the recipe's train.dtype (bf16/fp16/f32/f64; f32 with backend.tf32 = true: TF32),
+// TFLOP/s.
 double peak_tflops(const Table& recipe, const Cluster& cluster);
 
 // Model FLOPs of one iteration at the full global batch: Narayanan et al. (2021),

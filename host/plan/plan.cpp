@@ -38,13 +38,16 @@ PipelineReport simulate(const Table& recipe, const Registry& registry, const Top
 }  // namespace
 
 Plan make_plan(Registry& registry, const std::filesystem::path& recipe_file,
-               const std::vector<std::string>& overrides, const Cluster& cluster, int nodes) {
+               const std::vector<std::string>& overrides, const Cluster& cluster, int nodes, int gpus) {
   MTNLG_CHECK(nodes >= 1, "--nodes must be at least 1");
+  MTNLG_CHECK(gpus >= 0 && gpus <= nodes * cluster.gpus_per_node,
+              str("--gpus ", gpus, ": ", nodes, " node(s) of ", cluster.name, " have ",
+                  nodes * cluster.gpus_per_node, " GPUs"));
   Plan plan;
   plan.recipe_file = recipe_file.string();
   plan.cluster = cluster;
   plan.nodes = nodes;
-  const int world = nodes * cluster.gpus_per_node;
+  const int world = gpus > 0 ? gpus : nodes * cluster.gpus_per_node;
   const Table recipe = resolve_recipe(recipe_file, overrides, registry);
   plan.topology = make_topology(recipe, world, 0);
   const Table& train = recipe.get_table("train");

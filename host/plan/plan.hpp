@@ -52,9 +52,9 @@ struct Plan {
   std::vector<IterationTime> ablation;  // the iteration with each term removed in turn
 };
 
-// Resolves the recipe (file + overrides) for nodes × gpus_per_node ranks and plans it. Errors name the
-// recipe, the cluster file or the layout.
+// Resolves the recipe (file + overrides) for `gpus` ranks (0: nodes × gpus_per_node) and plans it. Errors
+// name the recipe, the cluster file or the layout.
 Plan make_plan(Registry& registry, const std::filesystem::path& recipe_file,
-               const std::vector<std::string>& overrides, const Cluster& cluster, int nodes);
+               const std::vector<std::string>& overrides, const Cluster& cluster, int nodes, int gpus = 0);
 
 }  // namespace mtnlg::host::plan

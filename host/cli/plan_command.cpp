@@ -157,6 +157,11 @@ nlohmann::json to_json(const plan::Plan& p) {
   double idle = 0.0;
   for (const auto& r : p.pipeline.stages) idle += p.pipeline.makespan - r.busy;
   j["time"]["bubble"] = idle / (p.topology.pipeline * p.pipeline.makespan);
+  for (std::size_t s = 0; s < p.pipeline.stages.size(); ++s) {
+    const StageReport& r = p.pipeline.stages[s];
+    j["time"]["stages"].push_back(
+        {{"stage", s}, {"busy_s", r.busy}, {"idle_fraction", 1.0 - r.busy / p.pipeline.makespan}});
+  }
   j["time"]["transfer_s"] = p.costs.transfer;
   j["time"]["forward_s"] = p.costs.forward_by_virtual;
   j["time"]["backward_s"] = p.costs.backward_by_virtual;

@@ -305,6 +305,10 @@ int train_on_rank(Registry& registry, const TrainOptions& options, const Table& 
                                                     .clip_grad = clip});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (step == 1) log_first_step_memory(topology, recompute, before, stage.backend().alloc_stats());
+    // Every rank, for the measured bubble (tools/bench/pipeline-bubble).
+    log_debug("pipeline: stage ", topology.pp_rank(), " (tp ", topology.tp_rank(), ", dp ",
+              topology.dp_rank(), "), step ", step, ": ", seconds, " s, waited ", r.pipeline_wait_s,
+              " s for pipeline peers; forward ", r.forward_s, " s, backward ", r.backward_s, " s");
     progress.step = step;
     progress.consumed_samples += batch;
     progress.consumed_tokens = progress.consumed_samples * seq;

@@ -1,6 +1,7 @@
 #include "engine/engine.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -37,6 +38,11 @@ class NoTransfer final : public Work {
   void do_wait() override {}
   bool do_test() override { return true; }
 };
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
 
 }  // namespace
 
@@ -252,10 +258,16 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
         MTNLG_CHECK(cs->loaded, where() + ": forward before the micro-batch was loaded");
       if (!first_virtual(c)) {
         MTNLG_CHECK(cs->recv_activation, where() + ": forward before its activation's receive was posted");
+        const auto waiting = Clock::now();
         cs->recv_activation->wait();
+        result.pipeline_wait_s += seconds_since(waiting);
         cs->recv_activation.reset();
       }
-      forward(*mb, c, in.micro_batch, mb_first, /*training=*/true);
+      {
+        const auto computing = Clock::now();
+        forward(*mb, c, in.micro_batch, mb_first, /*training=*/true);
+        result.forward_s += seconds_since(computing);
+      }
       break;
     case InstrOp::send_activation:
       MTNLG_CHECK(!last_virtual(c), where() + ": the last virtual stage sends no activation");
@@ -270,14 +282,17 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
       cs->grad_in = backend_.empty(options_.boundary_shape, options_.dtype);
       cs->recv_grad = post_p2p(false, cs->grad_in, in.micro_batch, v + 1, true);
       break;
-    case InstrOp::backward:
+    case InstrOp::backward: {
       MTNLG_CHECK(cs->forwarded, where() + ": backward before forward");
       MTNLG_CHECK(!cs->backwarded, where() + ": second backward of the same micro-batch");
       if (!last_virtual(c)) {
         MTNLG_CHECK(cs->recv_grad, where() + ": backward before its gradient's receive was posted");
+        const auto waiting = Clock::now();
         cs->recv_grad->wait();
+        result.pipeline_wait_s += seconds_since(waiting);
         cs->recv_grad.reset();
       }
+      const auto computing = Clock::now();
       // Each micro-batch's mean loss weighs 1/(M·DP) in the step's loss, so its gradients do too: the data-
       // parallel sum then gives the mean over the global batch.
       // fp16: times the loss scale, so that small gradients do not flush to zero in 16 bits.
@@ -287,7 +302,9 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
                     (options_.planted_bug == "loss-not-divided-by-dp" ? 1 : options_.dp_size)));
       for (std::size_t i = 0; i < chunks_[c].layers.size(); ++i)
         layer_backward_done(chunk_base_[c] + i, request.micro_batches);
+      result.backward_s += seconds_since(computing);
       break;
+    }
     case InstrOp::send_grad:
       MTNLG_CHECK(!first_virtual(c), where() + ": the first virtual stage sends no gradient");
       MTNLG_CHECK(cs->backwarded, where() + ": gradient send before the backward that produces it");
@@ -295,10 +312,13 @@ void Engine::execute(const Instruction& in, std::size_t position, const StepRequ
       send_buffers_.push_back(std::move(cs->grad_out));
       release_completed_sends();
       break;
-    case InstrOp::reduce_grads:
+    case InstrOp::reduce_grads: {
+      const auto waiting = Clock::now();
       wait_sends();
+      result.pipeline_wait_s += seconds_since(waiting);
       reduce_gradients();
       break;
+    }
     case InstrOp::optimizer_step:
       for (std::size_t i = 0; i < mbs.size(); ++i)
         for (std::size_t k = 0; k < chunks_.size(); ++k)

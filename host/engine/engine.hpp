@@ -91,6 +91,11 @@ struct StepResult {
   std::int64_t samples = 0;  // over all data-parallel ranks
   double loss_scale = 1.0;   // the fp16 loss scale this step's backward used (1 without loss scaling)
   bool skipped = false;      // the gradients overflowed: no update, the loss scale backed off
+  // This rank's wall time in the step: blocked on pipeline peers (a receive before its forward or backward,
+  // the sends before the gradient reduction) and computing forwards and backwards. The measured bubble is
+  // pipeline_wait_s over the step's time (tools/bench/pipeline-bubble compares it with the planner's).
+  double pipeline_wait_s = 0.0;
+  double forward_s = 0.0, backward_s = 0.0;
 };
 
 class Engine {

@@ -11,14 +11,7 @@ rm -rf "$work" && mkdir -p "$work"
 # second.
 small=(--set model.vocab_size=256 --set model.padded_vocab=256 --set train.global_batch=8 --set train.eval_interval=0)
 fp16=(--set train.dtype=fp16 --set train.initial_loss_scale=128)
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # PATTERN COMMAND...
-  local pattern=$1 out
-  shift
-  if out=$("$@" 2>&1); then fail "accepted: $* -> $out"; fi
-  grep -Eq -- "$pattern" <<<"$out" || fail "expected /$pattern/ from $*, got: $out"
-  echo "ok: $(grep -Eo -- "$pattern" <<<"$out" | head -1)"
-}
+source "$(dirname "$0")/expect_error.sh"
 
 # fp16 with a loss scale small enough that no step overflows, so the checkpoint has optimizer updates.
 run=$work/fp16

@@ -8,14 +8,7 @@
 set -euo pipefail
 mtnlg=$1 recipe=$2 work=$3
 rm -rf "$work" && mkdir -p "$work"
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # PATTERN COMMAND...
-  local pattern=$1 out
-  shift
-  if out=$("$@" 2>&1); then fail "accepted: $* -> $out"; fi
-  grep -Eq -- "$pattern" <<<"$out" || fail "expected /$pattern/ from $*, got: $out"
-  echo "ok: $(grep -Eo -- "$pattern" <<<"$out" | head -1)"
-}
+source "$(dirname "$0")/expect_error.sh"
 
 # keep_checkpoints = 2 of a save every step over 4 steps: steps 3 and 4 remain.
 run=$work/run

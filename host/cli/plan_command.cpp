@@ -55,7 +55,7 @@ void print_memory(const plan::Plan& p) {
   for (std::size_t i = 0; i < n; ++i) {
     // Long pipelines: the first three, the last two and the worst; the middle stages repeat.
     if (n > 8 && i >= 3 && i + 2 < n) {
-      if (i == 3) std::cout << "    ... stages 3 to " << n - 3 << " as stage 2 or between\n";
+      if (i == 3) std::cout << "    ... stages 3 to " << n - 3 << " (--json lists every stage)\n";
       continue;
     }
     row(p.stages[i]);

@@ -29,7 +29,8 @@ StageMeasure measure_stage(const Table& recipe, const Registry& registry, const 
   m.reduced_bytes = static_cast<std::size_t>(reduced.grads.numel()) * dtype_size(reduced.grads.dtype());
   const AllocStats setup = stage.backend().alloc_stats();
   m.setup = setup.current_bytes;
-  m.optimizer = m.setup - m.parameters - m.gradients - m.master;
+  const std::size_t accounted = m.parameters + m.gradients + m.master;
+  m.optimizer = m.setup > accounted ? m.setup - accounted : 0;
   if (!options.run_step) return m;
 
   const int M = stage.micro_batches();

@@ -5,10 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/check_command.hpp"
-#include "cli/plan_command.hpp"
 #include "cli/eval_command.hpp"
 #include "cli/generate_command.hpp"
 #include "cli/logging.hpp"
+#include "cli/plan_command.hpp"
 #include "cli/plugins_command.hpp"
 #include "cli/train_command.hpp"
 #include "convert/hf_gpt2.hpp"
@@ -110,6 +110,15 @@ int main(int argc, char** argv) {
   generate->add_option("--top-p", gen.top_p, "sample within the nucleus of this probability mass")
       ->capture_default_str();
   generate->add_option("--seed", gen.seed, "sampling seed")->capture_default_str();
+  generate->add_option("--stop", gen.stop,
+                       "stop when the text generated contains this string (cut before it); repeatable");
+  generate->add_flag("--no-kv-cache", gen.recompute,
+                     "recompute the whole context for every token instead of caching keys and values");
+  generate->add_option("--tensor", gen.layout.tensor, "under mpirun: tensor-parallel ranks (default 1)");
+  generate->add_option("--pipeline", gen.layout.pipeline, "under mpirun: pipeline stages (default 1)");
+  generate->add_option("--dump-logits", gen.dump_logits,
+                       "write each generated position's logits (f64, vocab_size per position) to this file, "
+                       "for tests");
 
   auto* eval = app.add_subcommand(
       "eval",
@@ -149,6 +158,11 @@ int main(int argc, char** argv) {
   eval->add_option("--batch", eval_options.batch, "sequences per forward pass (default: train.micro_batch)");
   eval->add_option("--limit", eval_options.limit,
                    "--perplexity: the first N windows only; --task: the first N documents (default: all)");
+  eval->add_option("--tensor", eval_options.layout.tensor,
+                   "under mpirun: tensor-parallel ranks per model replica (default 1)");
+  eval->add_option("--pipeline", eval_options.layout.pipeline,
+                   "under mpirun: pipeline stages per model replica (default 1); the world's other ranks are "
+                   "data-parallel replicas that share the work");
 
   auto* convert = app.add_subcommand(
       "convert",
@@ -224,7 +238,7 @@ int main(int argc, char** argv) {
         task_options.json = eval_json;
         task_options.batch = eval_options.batch;
         task_options.limit = eval_options.limit;
-        mtnlg::host::require_one_process();
+        task_options.layout = eval_options.layout;
         return mtnlg::host::eval::evaluate_task(registry, task_options);
       }
       if (eval_perplexity.empty()) throw mtnlg::Error("mtnlg eval needs --perplexity PREFIX or --task NAME");

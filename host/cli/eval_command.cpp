@@ -3,26 +3,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 
+#include "eval/inference_model.hpp"
 #include "indexed_dataset.hpp"
 #include "mtnlg/error.hpp"
-#include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
-#include "training/checkpoint_model.hpp"
 
 namespace mtnlg::host {
-
-// The checkpoint holds the whole model in the single-rank layout; a sharded evaluation under mpirun needs the
-// sharded checkpoints. Refuse a multi-rank launch rather than run it N times.
-void require_one_process() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE"}) {
-    const char* v = std::getenv(var);
-    MTNLG_CHECK(v == nullptr || std::atoi(v) <= 1,
-                str("mtnlg eval runs on one process for now (launched with ", var, "=", v,
-                    "); run it without mpirun"));
-  }
-}
 
 namespace {
 
@@ -58,74 +45,56 @@ class TokenWindows {
   std::vector<std::int32_t> buffer_;
 };
 
-// Mean loss of one batch: every layer forward, no dropout; the loss layer gets the targets.
-double batch_loss(Stage& stage, const std::vector<std::int32_t>& inputs,
-                  const std::vector<std::int32_t>& targets, std::int64_t b, std::int64_t t) {
-  Backend& be = stage.backend();
-  Tensor x = be.empty({b, t}, DType::i32), y = be.empty({b, t}, DType::i32);
-  be.upload(x, inputs.data());
-  be.upload(y, targets.data());
-  const auto& layers = stage.layers();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    SavedState saved;
-    const LayerStep step{
-        be, stage.engine().params().layer_params(i), layers[i]->is_loss() ? &y : nullptr, 0, 0, false, false};
-    x = layers[i]->forward(step, x, saved);
-  }
-  MTNLG_CHECK(layers.back()->is_loss() && x.numel() == 1, "the model does not end in a loss layer");
-  double loss = 0.0;
-  if (x.dtype() == DType::f64) {
-    be.download(&loss, x);
-  } else {
-    float f = 0.0f;
-    be.download(&f, x);
-    be.synchronize();
-    loss = f;
-  }
-  be.synchronize();
-  return loss;
-}
-
 }  // namespace
 
 int evaluate_perplexity(Registry& registry, const EvalOptions& options) {
-  require_one_process();
   MTNLG_CHECK(options.batch >= 0, "--batch must be >= 0");
   MTNLG_CHECK(options.limit >= 0, "--limit must be >= 0");
   const auto start = std::chrono::steady_clock::now();
   const data::IndexedDataset ds = data::IndexedDataset::open(options.perplexity);
-  const CheckpointModel model = load_checkpoint_model(registry, options.checkpoint);
-  const std::int64_t seq_len = model.recipe.find_path("model.seq_len")->as_int();
-  const std::int64_t vocab = model.recipe.find_path("model.vocab_size")->as_int();
-  const std::int64_t batch =
-      options.batch > 0 ? options.batch : model.recipe.find_path("train.micro_batch")->as_int();
-  TokenWindows windows(ds, seq_len);
-  std::int64_t todo = options.limit > 0 ? std::min(options.limit, windows.count()) : windows.count();
-  MTNLG_CHECK(todo > 0, str(options.perplexity.string(), " has fewer than model.seq_len + 1 = ", seq_len + 1,
-                            " tokens: nothing to evaluate"));
-  double loss_sum = 0.0;  // over tokens
-  std::int64_t done = 0;
-  while (done < todo) {
-    const std::int64_t b = std::min(batch, todo - done);
-    std::vector<std::int32_t> inputs, targets;
-    for (std::int64_t w = 0; w < b; ++w) {
-      const std::vector<std::int32_t> window = windows.next();
-      for (std::int64_t i = 0; i <= seq_len; ++i)
-        MTNLG_CHECK(window[i] >= 0 && window[i] < vocab,
-                    str(options.perplexity.string(), ": token ", window[i], " in window ", done + w,
-                        " is outside the model's vocabulary of ", vocab));
-      inputs.insert(inputs.end(), window.begin(), window.end() - 1);
-      targets.insert(targets.end(), window.begin() + 1, window.end());
+  eval::InferenceModel model(registry, options.checkpoint, options.layout);
+  try {
+    const std::int64_t seq_len = model.recipe().find_path("model.seq_len")->as_int();
+    const std::int64_t vocab = model.recipe().find_path("model.vocab_size")->as_int();
+    const std::int64_t batch =
+        options.batch > 0 ? options.batch : model.recipe().find_path("train.micro_batch")->as_int();
+    TokenWindows windows(ds, seq_len);
+    const std::int64_t todo = options.limit > 0 ? std::min(options.limit, windows.count()) : windows.count();
+    MTNLG_CHECK(todo > 0, str(options.perplexity.string(), " has fewer than model.seq_len + 1 = ",
+                              seq_len + 1, " tokens: nothing to evaluate"));
+    // Batch m runs on data-parallel replica m mod replicas; each replica's reporting rank adds its batches'
+    // token-weighted losses, and the sum over the world has them all.
+    double loss_sum = 0.0;  // over tokens
+    std::int64_t done = 0;
+    for (std::int64_t m = 0; done < todo; ++m) {
+      const std::int64_t b = std::min(batch, todo - done);
+      std::vector<std::int32_t> inputs, targets;
+      for (std::int64_t w = 0; w < b; ++w) {
+        const std::vector<std::int32_t> window = windows.next();
+        for (std::int64_t i = 0; i <= seq_len; ++i)
+          MTNLG_CHECK(window[i] >= 0 && window[i] < vocab,
+                      str(options.perplexity.string(), ": token ", window[i], " in window ", done + w,
+                          " is outside the model's vocabulary of ", vocab));
+        inputs.insert(inputs.end(), window.begin(), window.end() - 1);
+        targets.insert(targets.end(), window.begin() + 1, window.end());
+      }
+      done += b;
+      if (m % model.replicas() != model.replica()) continue;
+      const double loss = model.loss(inputs, targets, b, seq_len);
+      if (model.reports()) loss_sum += loss * static_cast<double>(b * seq_len);
     }
-    loss_sum += batch_loss(*model.stage, inputs, targets, b, seq_len) * static_cast<double>(b * seq_len);
-    done += b;
+    loss_sum = model.sum_over_world({loss_sum}).front();
+    if (!model.prints()) return 0;
+    const double mean = loss_sum / static_cast<double>(done * seq_len);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%s on %s: %lld windows of %lld tokens (%lld tokens) on %s\n",
+                options.checkpoint.string().c_str(), options.perplexity.string().c_str(),
+                static_cast<long long>(done), static_cast<long long>(seq_len),
+                static_cast<long long>(done * seq_len), model.topology().describe().c_str());
+    std::printf("mean loss %.9f, perplexity %.4f (%.2f s)\n", mean, std::exp(mean), seconds);
+  } catch (const std::exception& e) {
+    model.abort_job(e);
   }
-  const double mean = loss_sum / static_cast<double>(done * seq_len);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("%s on %s: %lld windows of %lld tokens (%lld tokens)\n", options.checkpoint.string().c_str(),
-              options.perplexity.string().c_str(), static_cast<long long>(done),
-              static_cast<long long>(seq_len), static_cast<long long>(done * seq_len));
-  std::printf("mean loss %.9f, perplexity %.4f (%.2f s)\n", mean, std::exp(mean), seconds);
   return 0;
 }
 

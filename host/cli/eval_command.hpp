@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 
+#include "eval/inference_model.hpp"
 #include "plugin_host/registry.hpp"
 
 namespace mtnlg::host {
@@ -14,15 +15,13 @@ struct EvalOptions {
   std::filesystem::path perplexity;  // an indexed dataset prefix (PREFIX.bin, PREFIX.idx)
   std::int64_t batch = 0;            // windows per forward pass; 0: the recipe's train.micro_batch
   std::int64_t limit = 0;            // evaluate at most this many windows; 0: all
+  eval::InferenceLayout layout;  // tensor × pipeline per replica; the rest of the world splits the windows
 };
 
 // The dataset's documents, concatenated in order, are cut into non-overlapping windows of model.seq_len
 // inputs, each predicting the next token (so N tokens give (N - 1) / seq_len windows; the rest is left out).
-// Prints the number of windows and tokens, the mean loss (nats per token) and its exponential.
+// Prints (world rank 0) the number of windows and tokens, the mean loss (nats per token) and its exponential.
+// Collective under mpirun: any layout of options.layout gives the same value to summation order.
 int evaluate_perplexity(Registry& registry, const EvalOptions& options);
-
-// Fails when launched by mpirun with more than one rank: evaluation (perplexity and tasks) loads the
-// single-rank checkpoint on one process, and N copies would only repeat it.
-void require_one_process();
 
 }  // namespace mtnlg::host

@@ -224,6 +224,44 @@ double Engine::evaluate(const std::string& split, std::int64_t first_sample, int
   return sum_over_world(local) / micro_batches;
 }
 
+Tensor Engine::forward_only(const Tensor& tokens, const Tensor& targets, std::vector<SavedState>& saved,
+                            std::int64_t decode_position) {
+  MTNLG_CHECK(tokens.ndim() == 2 && tokens.dtype() == DType::i32 && targets.shape() == tokens.shape(),
+              str("forward_only: tokens and targets must be (b, t) i32, got ", tokens.describe(), " and ",
+                  targets.describe()));
+  const std::size_t local_layers = chunk_base_.back() + chunks_.back().layers.size();
+  saved.resize(local_layers);
+  const Shape boundary = {tokens.dim(0), tokens.dim(1), options_.boundary_shape.back()};  // (b, t, hidden)
+  Tensor out;
+  for (std::size_t c = 0; c < chunks_.size(); ++c) {
+    const int chunk = static_cast<int>(c);
+    Tensor x = tokens;
+    if (!first_virtual(chunk)) {
+      x = backend_.empty(boundary, options_.dtype);
+      post_p2p(false, x, 0, virtual_stage(chunk) - 1, false)->wait();
+    }
+    for (std::size_t i = 0; i < chunks_[c].layers.size(); ++i) {
+      Layer& layer = *chunks_[c].layers[i];
+      const LayerStep step{.backend = backend_,
+                           .params = params_.layer_params(chunk_base_[c] + i),
+                           .targets = layer.is_loss() ? &targets : nullptr,
+                           .training = false,
+                           .need_input_grad = false,
+                           .tensor_group = active(groups_.tensor) ? groups_.tensor : nullptr,
+                           .decode_position = decode_position};
+      x = layer.forward(step, x, saved[chunk_base_[c] + i]);
+    }
+    if (last_virtual(chunk)) {
+      out = x;
+    } else {
+      pending_sends_.push_back(post_p2p(true, x, 0, virtual_stage(chunk) + 1, false));
+      send_buffers_.push_back(x);
+    }
+  }
+  wait_sends();
+  return out;
+}
+
 void Engine::execute(const Instruction& in, std::size_t position, const StepRequest& request,
                      std::vector<MicroBatch>& mbs, StepResult& result) {
   const auto where = [&] {

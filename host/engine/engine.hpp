@@ -111,6 +111,15 @@ class Engine {
   // Mean loss over `micro_batches` micro-batches of `split` from `first_sample`: forward only, no dropout.
   // Data-parallel ranks share the micro-batches; every rank gets the result.
   double evaluate(const std::string& split, std::int64_t first_sample, int micro_batches);
+  // Inference, forward only (evaluation, generation), on a batch the caller supplies instead of the reader:
+  // every rank of the pipeline is given the same token ids `tokens` (b, t) i32; the first virtual stage
+  // embeds them, every other one receives the (b, t, hidden) activation from the one before, and each sends
+  // its output on. The loss layer gets `targets` (b, t). No dropout. `saved`: one state per local layer
+  // (resized to fit); afterwards the loss layer's holds the logits, and for incremental decoding
+  // (decode_position >= 0, LayerStep::decode_position) the caller passes the same states to every call of one
+  // generation. Returns the loss on the rank holding the last virtual stage, an undefined tensor elsewhere.
+  Tensor forward_only(const Tensor& tokens, const Tensor& targets, std::vector<SavedState>& saved,
+                      std::int64_t decode_position = -1);
 
   ParamStore& params() { return params_; }
   Optimizer* optimizer() { return optimizer_; }

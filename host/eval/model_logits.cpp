@@ -1,36 +1,11 @@
 #include "eval/model_logits.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "mtnlg/error.hpp"
-#include "mtnlg/ops.hpp"
 
 namespace mtnlg::host::eval {
-
-Tensor forward_logits(Stage& stage, std::span<const std::int32_t> tokens, std::int64_t b, std::int64_t t) {
-  MTNLG_CHECK(static_cast<std::int64_t>(tokens.size()) == b * t,
-              "internal: forward_logits given a ragged batch");
-  Backend& be = stage.backend();
-  Tensor x = be.empty({b, t}, DType::i32), targets = be.empty({b, t}, DType::i32);
-  be.upload(x, tokens.data());
-  be.run(ops::fill, ops::FillArgs{targets, 0.0});
-  SavedState saved;
-  const auto& layers = stage.layers();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    saved.clear();  // only the last layer's state matters: it holds the logits
-    const LayerStep step{be,
-                         stage.engine().params().layer_params(i),
-                         layers[i]->is_loss() ? &targets : nullptr,
-                         0,
-                         0,
-                         /*training=*/false,
-                         false};
-    x = layers[i]->forward(step, x, saved);
-  }
-  MTNLG_CHECK(saved.contains("logits"),
-              "the model's last layer keeps no logits; evaluation and generation need an LM head");
-  return saved.get("logits");
-}
 
 std::vector<double> download_rows(Backend& be, const Tensor& logits, std::int64_t first, std::int64_t count) {
   const Tensor rows = logits.slice(0, first, count);
@@ -46,6 +21,13 @@ std::vector<double> download_rows(Backend& be, const Tensor& logits, std::int64_
     std::copy(f.begin(), f.end(), out.begin());
   }
   return out;
+}
+
+std::pair<double, bool> token_logprob(const double* row, std::int64_t vocab, std::int32_t token) {
+  const double* top = std::max_element(row, row + vocab);
+  double sum = 0.0;
+  for (std::int64_t v = 0; v < vocab; ++v) sum += std::exp(row[v] - *top);
+  return {row[token] - *top - std::log(sum), top - row == token};
 }
 
 }  // namespace mtnlg::host::eval

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "eval/inference_model.hpp"
 #include "plugin_host/registry.hpp"
 #include "tokenizer/gpt2_tokenizer.hpp"
-#include "training/stage.hpp"
 
 namespace mtnlg::host::eval {
 
@@ -23,6 +23,7 @@ struct TaskEvalOptions {
   std::int64_t limit = 0;      // evaluate the first N documents; 0: all
   std::int64_t batch = 0;      // sequences per forward pass; 0: the recipe's train.micro_batch
   std::filesystem::path json;  // write the results here (atomically); empty: no file
+  InferenceLayout layout;      // tensor × pipeline per replica; the rest of the world splits the batches
 };
 
 // One (context, continuation) scored: lm-evaluation-harness's loglikelihood request.
@@ -37,13 +38,14 @@ struct Scored {
 // of the continuation; context + continuation encoded together and split after the context's own tokens; an
 // empty context is <|endoftext|>), keeps the last seq_len + 1 tokens, and scores the continuation with the
 // model, `batch` sequences per forward pass (longest first, padded on the right, which a causal model never
-// sees).
-std::vector<Scored> score_requests(Stage& stage, const tokenizer::Gpt2Tokenizer& tokenizer,
+// sees). Collective: every rank calls it with the same requests; batch m runs on data-parallel replica
+// m mod replicas, and every rank gets every score.
+std::vector<Scored> score_requests(InferenceModel& model, const tokenizer::Gpt2Tokenizer& tokenizer,
                                    std::int64_t vocab, std::int64_t seq_len, std::int64_t batch,
                                    const std::vector<std::pair<std::string, std::string>>& requests);
 
-// Loads the checkpoint, builds every document's requests, scores them, prints a table like MT-NLG's Figure 3
-// and writes options.json. Returns the exit code.
+// Loads the checkpoint (this rank's slice of options.layout), builds every document's requests, scores them,
+// and on world rank 0 prints a table like MT-NLG's Figure 3 and writes options.json. Returns the exit code.
 int evaluate_task(Registry& registry, const TaskEvalOptions& options);
 
 }  // namespace mtnlg::host::eval

@@ -31,11 +31,25 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
   Backend& be = step.backend;
   const Tensor q = gather_part(be, qkv, h, d, 0), k = gather_part(be, qkv, h, d, 1),
                v = gather_part(be, qkv, h, d, 2);
-  const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  const Tensor y = step.decode_position >= 0 ? attend_cached(step, q, k, v, b, t, saved)
+                                             : attend(step, q, k, v, b, t, saved);  // (B·H, T, d)
+  // (B, H, T, d) -> (B, T, H, d) = (B, T, C)
+  Tensor out = be.empty({b, t, h, d}, qkv.dtype());
+  be.run(ops::copy, ops::CopyArgs{y.reshape({b, h, t, d}).transpose(1, 2), out});
 
-  Tensor y = be.empty({b * h, t, d}, qkv.dtype());  // (B·H, T, d)
-  if (fused(step, qkv.dtype())) {
-    Tensor lse = be.empty({b * h, t}, ops::flash_attention_lse_dtype(qkv.dtype()));
+  saved.put("q", q);
+  saved.put("k", k);
+  saved.put("v", v);
+  return out.reshape({b, t, c});
+}
+
+Tensor AttentionCoreLayer::attend(const LayerStep& step, const Tensor& q, const Tensor& k, const Tensor& v,
+                                  std::int64_t b, std::int64_t t, SavedState& saved) const {
+  Backend& be = step.backend;
+  const double scale = 1.0 / std::sqrt(static_cast<double>(dims_.head_dim()));
+  Tensor y = be.empty({b * dims_.local_heads(), t, dims_.head_dim()}, q.dtype());  // (B·H, T, d)
+  if (fused(step, q.dtype())) {
+    Tensor lse = be.empty({y.dim(0), t}, ops::flash_attention_lse_dtype(q.dtype()));
     be.run(ops::flash_attention, ops::FlashAttentionArgs{q, k, v, y, lse, scale});
     saved.put("out", y);
     saved.put("lse", lse);
@@ -47,14 +61,68 @@ Tensor AttentionCoreLayer::do_forward(const LayerStep& step, const Tensor& qkv, 
       saved.put("dropped", p.dropped);
     }
   }
-  // (B, H, T, d) -> (B, T, H, d) = (B, T, C)
-  Tensor out = be.empty({b, t, h, d}, qkv.dtype());
-  be.run(ops::copy, ops::CopyArgs{y.reshape({b, h, t, d}).transpose(1, 2), out});
+  return y;
+}
 
-  saved.put("q", q);
-  saved.put("k", k);
-  saved.put("v", v);
-  return out.reshape({b, t, c});
+Tensor AttentionCoreLayer::attend_cached(const LayerStep& step, const Tensor& q, const Tensor& k,
+                                         const Tensor& v, std::int64_t b, std::int64_t t,
+                                         SavedState& saved) const {
+  Backend& be = step.backend;
+  const std::int64_t bh = b * dims_.local_heads(), d = dims_.head_dim(), at = step.decode_position;
+  MTNLG_CHECK(!step.training, "incremental decoding is for inference only");
+  MTNLG_CHECK(at + t <= dims_.seq_len, str("incremental decoding past model.seq_len = ", dims_.seq_len,
+                                           " positions (position ", at, " + ", t, ")"));
+  SavedState& cache = saved.child("kv_cache");
+  if (at == 0) {
+    // The prompt: the whole-sequence attention, and its keys and values into a cache of seq_len positions.
+    cache.put("k", be.empty({bh, dims_.seq_len, d}, k.dtype()));  // (B·H, S, d)
+    cache.put("v", be.empty({bh, dims_.seq_len, d}, v.dtype()));
+  } else {
+    MTNLG_CHECK(t == 1, str("incremental decoding after the prompt takes one position per call, got ", t));
+    MTNLG_CHECK(cache.contains("k") && cache.get("k").dim(0) == bh,
+                str("incremental decoding at position ", at,
+                    " without the cache of the earlier positions (start at position 0, same batch)"));
+  }
+  const Tensor k_cache = cache.get("k"), v_cache = cache.get("v");
+  be.run(ops::copy, ops::CopyArgs{k, k_cache.slice(1, at, t)});
+  be.run(ops::copy, ops::CopyArgs{v, v_cache.slice(1, at, t)});
+  if (at == 0) return attend(step, q, k, v, b, t, saved);
+
+  // One query per sequence and head over positions [0, at]: every cached key is visible, so the softmax is a
+  // plain one over L = at + 1 scores, computed with the cross-entropy ops (their gradient with a target that
+  // matches no column is the softmax itself).
+  const std::int64_t l = at + 1;
+  const Tensor keys = k_cache.slice(1, 0, l), values = v_cache.slice(1, 0, l);  // (B·H, L, d), strided
+  Tensor scores = be.empty({bh, 1, l}, q.dtype());                              // (B·H, 1, L)
+  be.run(ops::gemm, ops::GemmArgs{q, keys, scores, false, true, 1.0 / std::sqrt(static_cast<double>(d))});
+  const Tensor rows = scores.reshape({bh, l});
+  Tensor no_target = be.empty({bh}, DType::i32), row_max = be.empty({bh}, q.dtype()),
+         sum_exp = be.empty({bh}, q.dtype()), unused = be.empty({bh}, q.dtype());
+  be.run(ops::fill, ops::FillArgs{no_target, static_cast<double>(l)});
+  ops::RowMaxArgs max_args;
+  max_args.x = rows;
+  max_args.out = row_max;
+  max_args.valid_cols = l;
+  be.run(ops::row_max, max_args);
+  ops::CrossEntropyPartialArgs sum_args;
+  sum_args.logits = rows;
+  sum_args.targets = no_target;
+  sum_args.row_max = row_max;
+  sum_args.sum_exp = sum_exp;
+  sum_args.target_logit = unused;
+  sum_args.valid_cols = l;
+  be.run(ops::cross_entropy_partial, sum_args);
+  ops::CrossEntropyPartialBackwardArgs softmax_args;
+  softmax_args.logits = rows;
+  softmax_args.targets = no_target;
+  softmax_args.row_max = row_max;
+  softmax_args.sum_exp = sum_exp;
+  softmax_args.dlogits = rows;  // probabilities in place
+  softmax_args.valid_cols = l;
+  be.run(ops::cross_entropy_partial_backward, softmax_args);
+  Tensor y = be.empty({bh, 1, d}, q.dtype());
+  be.run(ops::gemm, ops::GemmArgs{scores, values, y});  // (B·H, 1, L)·(B·H, L, d)
+  return y;
 }
 
 AttentionCoreLayer::Probabilities AttentionCoreLayer::probabilities(const LayerStep& step, const Tensor& q,

@@ -10,6 +10,10 @@
 // q, k, v and recomputes P and P' from them in the backward, instead of keeping two (B·H, T, T) tensors
 // (one when dropout is off) per micro-batch in flight. The layer does it itself because only it knows which
 // activations are cheap to redo; the fused path stores no (T, T) tensor, so there it changes nothing.
+// Incremental decoding (LayerStep::decode_position >= 0, generation): the first call (position 0, the prompt)
+// runs as above and keeps k and v in a cache of model.seq_len positions; every later call brings one new
+// position, whose query attends to the cached keys and values and its own — no earlier position is
+// recomputed.
 #include "model_dims.hpp"
 
 namespace mtnlg::gpt {
@@ -24,6 +28,14 @@ class AttentionCoreLayer final : public Layer {
   Tensor do_backward(const LayerStep& step, const Tensor& dy, SavedState& saved) override;
 
  private:
+  // y (B·H, T, d) for this rank's heads, q, k, v each (B·H, T, d): the causal attention of a whole sequence.
+  Tensor attend(const LayerStep& step, const Tensor& q, const Tensor& k, const Tensor& v, std::int64_t b,
+                std::int64_t t, SavedState& saved) const;
+  // Incremental decoding: appends k and v (B·H, T, d) at step.decode_position to the cache in `saved`, and
+  // returns y (B·H, T, d): the whole prompt's attention at position 0, else one position's (T = 1) over the
+  // cache.
+  Tensor attend_cached(const LayerStep& step, const Tensor& q, const Tensor& k, const Tensor& v,
+                       std::int64_t b, std::int64_t t, SavedState& saved) const;
   // P = causal_softmax(q·kᵀ/√d) and P' = dropout(P), both (B·H, T, T); P' is P itself when dropout is off.
   struct Probabilities {
     Tensor probs, dropped;

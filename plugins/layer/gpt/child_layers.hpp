@@ -67,7 +67,8 @@ class ChildLayers {
                      .training = step.training,
                      .need_input_grad = step.need_input_grad,
                      .loss_weight = step.loss_weight,
-                     .tensor_group = step.tensor_group};
+                     .tensor_group = step.tensor_group,
+                     .decode_position = step.decode_position};
   }
   Layer& child(const std::string& name) {
     for (auto& [n, layer] : children_)

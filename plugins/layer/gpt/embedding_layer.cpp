@@ -1,5 +1,7 @@
 #include "embedding_layer.hpp"
 
+#include <algorithm>
+
 namespace mtnlg::gpt {
 
 std::vector<ParamSpec> EmbeddingLayer::do_parameters() const {
@@ -16,12 +18,15 @@ std::vector<ParamSpec> EmbeddingLayer::do_parameters() const {
 }
 
 Tensor EmbeddingLayer::do_forward(const LayerStep& step, const Tensor& tokens, SavedState& saved) {
-  MTNLG_CHECK(tokens.ndim() == 2 && tokens.dtype() == DType::i32 && tokens.dim(1) <= dims_.seq_len,
-              str("the embedding expects token ids (B, T) i32 with T <= model.seq_len = ", dims_.seq_len,
-                  ", got ", tokens.describe()));
+  // Incremental decoding: the tokens are at positions [first, first + T).
+  const std::int64_t first = std::max<std::int64_t>(step.decode_position, 0);
+  MTNLG_CHECK(tokens.ndim() == 2 && tokens.dtype() == DType::i32 && first + tokens.dim(1) <= dims_.seq_len,
+              str("the embedding expects token ids (B, T) i32 at positions below model.seq_len = ",
+                  dims_.seq_len, ", got ", tokens.describe(), first > 0 ? str(" at position ", first) : ""));
   const Tensor table = step.params.value("word_embeddings");  // (V/TP, C): this rank's rows
   Tensor out = step.backend.empty({tokens.dim(0), tokens.dim(1), dims_.hidden}, table.dtype());  // (B, T, C)
-  ops::EmbeddingArgs args{tokens, table, step.params.value("position_embeddings"), out, dims_.vocab};
+  const Tensor positions = step.params.value("position_embeddings");                             // (S, C)
+  ops::EmbeddingArgs args{tokens, table, positions.slice(0, first, dims_.seq_len - first), out, dims_.vocab};
   if (dims_.tensor > 1) {
     // Vocabulary-parallel: each rank looks up the tokens in its rows (zero for the others) and the sum over
     // the ranks is the embedding; the positions are added once, on tensor rank 0.

@@ -94,6 +94,12 @@ struct LayerStep {
   // The tensor-parallel group this stage's layers are sliced over; null when tensor parallelism is 1. Layers
   // read the slice count from the recipe's parallel.tensor when they are created.
   ProcessGroup* tensor_group = nullptr;
+  // Incremental decoding (generation with a key-value cache); -1 otherwise, and always while training. The
+  // input holds positions [decode_position, decode_position + T) of each sequence, and the host passes the
+  // same SavedState to every call of one generation: a layer that looks at earlier positions (attention)
+  // keeps what it needs of them there (their keys and values) instead of being given them again, and a
+  // position-dependent layer (learned positions) offsets its positions.
+  std::int64_t decode_position = -1;
 
   int tensor_rank() const { return tensor_group != nullptr ? tensor_group->rank() : 0; }
   // Sums a partial result over the tensor-parallel ranks, in place (Megatron's all-reduce after a

@@ -31,11 +31,11 @@ Table layout_recipe(Registry& registry, const std::filesystem::path& checkpoint,
                     const InferenceLayout& layout, int world) {
   MTNLG_CHECK(layout.tensor >= 1 && layout.pipeline >= 1, "--tensor and --pipeline must be at least 1");
   const int model_parallel = layout.tensor * layout.pipeline;
-  MTNLG_CHECK(
-      world % model_parallel == 0,
-      str("the world of ", world, " ranks is not a multiple of --tensor ", layout.tensor, " x --pipeline ",
-          layout.pipeline, " = ", model_parallel, " ranks per model replica: launch a multiple of ",
-          model_parallel, " ranks (mpirun -np N) or change the layout"));
+  MTNLG_CHECK(world % model_parallel == 0,
+              str("the world of ", world, world == 1 ? " rank" : " ranks", " is not a multiple of --tensor ",
+                  layout.tensor, " x --pipeline ", layout.pipeline, " = ", model_parallel,
+                  " ranks per model replica: launch a multiple of ", model_parallel,
+                  " ranks (mpirun -np N) or change the layout"));
   const int replicas = world / model_parallel;
   const Table single = single_rank_recipe_of(registry, checkpoint);  // fails naming a non-checkpoint
   const std::int64_t global_batch = single.find_path("train.global_batch")->as_int();

@@ -37,9 +37,10 @@ Topology make_topology(const Table& recipe, int world, int rank) {
   if (data.as_int() == 0) {
     // The world size is the launch's, not the recipe's: no file position to point at.
     if (world % model_parallel != 0)
-      fail(str("the world of ", world, " ranks does not factor into parallel.tensor (", t.tensor,
-               ") x parallel.pipeline (", t.pipeline, ") x a data-parallel size: launch a multiple of ",
-               model_parallel, " ranks (mpirun -np N) or change the layout"));
+      fail(str("the world of ", world, world == 1 ? " rank" : " ranks",
+               " does not factor into parallel.tensor (", t.tensor, ") x parallel.pipeline (", t.pipeline,
+               ") x a data-parallel size: launch a multiple of ", model_parallel,
+               " ranks (mpirun -np N) or change the layout"));
     t.data = world / model_parallel;
   } else {
     t.data = static_cast<int>(data.as_int());

@@ -19,6 +19,7 @@
 #include "recipe/override.hpp"
 #include "recipe/print_recipe.hpp"
 #include "training/gather_checkpoint.hpp"
+#include "training/launch.hpp"
 #include "training/metrics_log.hpp"
 #include "training/process_groups.hpp"
 #include "training/recipe_schema.hpp"
@@ -81,26 +82,6 @@ std::unique_ptr<T> optional_component(const Registry& registry, const Table& rec
   const Table& t = v->as_table();
   const ComponentRecord& record = registry.require(T::kKind, t.get_string("name"), t.pos);
   return registry.create_as<T>(record, CreateArgs{t, recipe});
-}
-
-// The world size mpirun (or srun) launched us with; 1 when run directly.
-int world_from_environment() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
-    if (const char* v = std::getenv(var)) return std::max(1, std::atoi(v));
-  return 1;
-}
-
-// The communicator parallel.communicator names (validated with the recipe), for a job of more than one rank.
-// It gets the whole recipe: comm/nccl picks its GPU from [backend] as the cuda backend does.
-std::unique_ptr<Communicator> make_communicator(const Registry& registry, const Table& recipe, int world) {
-  if (world == 1) return nullptr;
-  const Value& name = *recipe.find_path("parallel.communicator");
-  const ComponentRecord& record = registry.require("communicator", name.as_string(), name.pos);
-  const Table no_params;
-  auto comm = registry.create_as<Communicator>(record, CreateArgs{no_params, recipe});
-  MTNLG_CHECK(comm->size() == world, str("the environment says ", world, " ranks but communicator '",
-                                         record.name, "' has ", comm->size()));
-  return comm;
 }
 
 int train_on_rank(Registry& registry, const TrainOptions& options, const Table& recipe, Communicator* comm);

@@ -11,18 +11,12 @@
 #include "mtnlg/ops.hpp"
 #include "mtnlg/str.hpp"
 #include "training/checkpoint_model.hpp"
+#include "training/launch.hpp"
 #include "training/recipe_schema.hpp"
 
 namespace mtnlg::host::eval {
 
 namespace {
-
-// The world size mpirun (or srun) launched us with; 1 when run directly.
-int world_from_environment() {
-  for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
-    if (const char* v = std::getenv(var)) return std::max(1, std::atoi(v));
-  return 1;
-}
 
 // The checkpoint's recipe on the inference layout: tensor × pipeline × the data-parallel replicas the world
 // leaves. train.global_batch is the training run's and means nothing here; it is scaled by the replica count
@@ -44,17 +38,6 @@ Table layout_recipe(Registry& registry, const std::filesystem::path& checkpoint,
                          str("parallel.data=", replicas), "parallel.virtual_stages=1",
                          "parallel.stage_layers=[]", str("train.global_batch=", global_batch * replicas)},
                         registry);
-}
-
-std::unique_ptr<Communicator> make_communicator(const Registry& registry, const Table& recipe, int world) {
-  if (world == 1) return nullptr;
-  const Value& name = *recipe.find_path("parallel.communicator");
-  const ComponentRecord& record = registry.require("communicator", name.as_string(), name.pos);
-  const Table no_params;
-  auto comm = registry.create_as<Communicator>(record, CreateArgs{no_params, recipe});
-  MTNLG_CHECK(comm->size() == world, str("the environment says ", world, " ranks but communicator '",
-                                         record.name, "' has ", comm->size()));
-  return comm;
 }
 
 Tensor upload_tokens(Backend& be, std::span<const std::int32_t> tokens, std::int64_t b, std::int64_t t) {

@@ -99,27 +99,20 @@ Tensor AttentionCoreLayer::attend_cached(const LayerStep& step, const Tensor& q,
   Tensor no_target = be.empty({bh}, DType::i32), row_max = be.empty({bh}, q.dtype()),
          sum_exp = be.empty({bh}, q.dtype()), unused = be.empty({bh}, q.dtype());
   be.run(ops::fill, ops::FillArgs{no_target, static_cast<double>(l)});
-  ops::RowMaxArgs max_args;
-  max_args.x = rows;
-  max_args.out = row_max;
-  max_args.valid_cols = l;
-  be.run(ops::row_max, max_args);
-  ops::CrossEntropyPartialArgs sum_args;
-  sum_args.logits = rows;
-  sum_args.targets = no_target;
-  sum_args.row_max = row_max;
-  sum_args.sum_exp = sum_exp;
-  sum_args.target_logit = unused;
-  sum_args.valid_cols = l;
-  be.run(ops::cross_entropy_partial, sum_args);
-  ops::CrossEntropyPartialBackwardArgs softmax_args;
-  softmax_args.logits = rows;
-  softmax_args.targets = no_target;
-  softmax_args.row_max = row_max;
-  softmax_args.sum_exp = sum_exp;
-  softmax_args.dlogits = rows;  // probabilities in place
-  softmax_args.valid_cols = l;
-  be.run(ops::cross_entropy_partial_backward, softmax_args);
+  be.run(ops::row_max, ops::RowMaxArgs{.x = rows, .out = row_max, .valid_cols = l});
+  be.run(ops::cross_entropy_partial, ops::CrossEntropyPartialArgs{.logits = rows,
+                                                                  .targets = no_target,
+                                                                  .row_max = row_max,
+                                                                  .sum_exp = sum_exp,
+                                                                  .target_logit = unused,
+                                                                  .valid_cols = l});
+  // Probabilities in place: the op allows dlogits to be the very same view as logits.
+  be.run(ops::cross_entropy_partial_backward, ops::CrossEntropyPartialBackwardArgs{.logits = rows,
+                                                                                   .targets = no_target,
+                                                                                   .row_max = row_max,
+                                                                                   .sum_exp = sum_exp,
+                                                                                   .dlogits = rows,
+                                                                                   .valid_cols = l});
   Tensor y = be.empty({bh, 1, d}, q.dtype());
   be.run(ops::gemm, ops::GemmArgs{scores, values, y});  // (B·H, 1, L)·(B·H, L, d)
   return y;

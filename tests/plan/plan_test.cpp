@@ -163,6 +163,23 @@ TEST_F(ClusterFile, OutOfRangeMisspeltAndMissingKeys) {
             std::string::npos);
 }
 
+TEST_F(ClusterFile, StructureErrorsNameTheKey) {
+  const auto expect = [&](const std::string& text, const std::string& message) {
+    const auto f = write(text);
+    const std::string e = error_of([&] { load_cluster(f.string()); });
+    EXPECT_NE(e.find(message), std::string::npos) << e;
+  };
+  expect("name = \"x\"\ngpus_per_nod = 8\n",
+         "unknown key 'gpus_per_nod' in a cluster file (did you mean 'gpus_per_node'?)");
+  expect("gpus_per_node = 8\n[assumptions]\n", "a cluster file needs name = \"...\"");
+  expect("name = \"x\"\ngpus_per_node = 8\n", "a cluster file needs an [assumptions] table");
+  expect(stock_with("hbm_gbps", "hbm_gbps = { value = 2039.0, source = \"x\", note = \"y\" }"),
+         "assumptions.hbm_gbps: unknown field 'note' (value, unit, source)");
+  expect(stock_with("hbm_gbps", "hbm_gbps = { value = \"fast\", source = \"x\" }"),
+         "assumptions.hbm_gbps.value must be a number");
+  expect(stock_with("hbm_gbps", "hbm_gbps = { source = \"x\" }"), "assumptions.hbm_gbps needs a value");
+}
+
 TEST(Assume, OverridesValueAndSourceAndRefusesNonsense) {
   Cluster c = load_cluster("dgx-a100-80gb");
   apply_assumptions(c, {"gemm_efficiency=0.7", "dp_overlap=0.5"});

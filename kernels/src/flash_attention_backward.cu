@@ -6,7 +6,7 @@
 //   dq:   one block per (tile of 32 queries, head); key tiles up to the diagonal stream through shared memory
 //         (k, v); dq_i += dS_ij·k_j.
 // Both recompute s and dout·v; the price of not summing dq across key tiles with atomics.
-#include "flash_attention_common.cuh"
+#include "flash_attention_tc.cuh"
 
 namespace mtnlg::cuda {
 namespace {
@@ -157,7 +157,10 @@ __global__ void __launch_bounds__(kBlockThreads)
 void flash_attention_backward(DType dtype, const void* q, const void* k, const void* v, const void* out,
                               const void* lse, const void* dout, void* dq, void* dk, void* dv,
                               std::int64_t bh, std::int64_t t, std::int64_t d, double scale,
-                              cudaStream_t stream) {
+                              FlashAttentionKernels kernels, cudaStream_t stream) {
+  if (takes_tensor_cores(dtype, kernels) &&
+      tc::tensor_core_backward(dtype, q, k, v, out, lse, dout, dq, dk, dv, bh, t, d, scale, stream))
+    return;
   const Plan p = plan("flash_attention_backward", bh, t, d);
   if (p.blocks == 0) return;
   dispatch_floating(dtype, "flash_attention_backward", [&](auto tag) {

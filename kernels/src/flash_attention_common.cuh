@@ -114,6 +114,11 @@ inline Plan plan(const char* op, std::int64_t bh, std::int64_t t, std::int64_t d
   return {static_cast<unsigned>(tiles * bh), static_cast<int>(tiles)};
 }
 
+// bf16 and f16 take the tensor-core kernels (flash_attention_tc_*.cu) unless the backend asks for SIMT.
+inline bool takes_tensor_cores(DType dtype, FlashAttentionKernels kernels) {
+  return kernels == FlashAttentionKernels::tensor_cores && (dtype == DType::bf16 || dtype == DType::f16);
+}
+
 // Calls f(std::integral_constant<int, DMAX>{}) for the smallest DMAX in {32, 64, 128} that holds d (checked
 // by plan()).
 template <class F>

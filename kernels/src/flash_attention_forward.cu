@@ -2,7 +2,7 @@
 // output accumulator, running maximum and running sum in registers (the online softmax) while the head's key
 // and value rows stream through shared memory; key tiles past the block's last query are never loaded, and
 // keys above the diagonal inside the last tile are masked. Nothing (T, T) is stored.
-#include "flash_attention_common.cuh"
+#include "flash_attention_tc.cuh"
 
 namespace mtnlg::cuda {
 namespace {
@@ -77,7 +77,10 @@ __global__ void __launch_bounds__(kBlockThreads)
 
 void flash_attention_forward(DType dtype, const void* q, const void* k, const void* v, void* out, void* lse,
                              std::int64_t bh, std::int64_t t, std::int64_t d, double scale,
-                             cudaStream_t stream) {
+                             FlashAttentionKernels kernels, cudaStream_t stream) {
+  if (takes_tensor_cores(dtype, kernels) &&
+      tc::tensor_core_forward(dtype, q, k, v, out, lse, bh, t, d, scale, stream))
+    return;
   const Plan p = plan("flash_attention", bh, t, d);
   if (p.blocks == 0) return;
   dispatch_floating(dtype, "flash_attention", [&](auto tag) {

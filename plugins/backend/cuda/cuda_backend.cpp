@@ -59,12 +59,24 @@ CudaBackend::CudaBackend(const CreateArgs& args) {
   MTNLG_CUDA_CHECK(cudaGetDeviceCount(&count), 0);
   device_ = choose_device(args.params, count);
   if (const Value* tf32 = args.params.find("tf32")) tf32_ = tf32->as_bool();
+  if (const Value* attention = args.params.find("attention")) {
+    const std::string& name = attention->as_string();
+    MTNLG_CHECK(name == "tensor_cores" || name == "simt",
+                str("cuda backend: key 'attention' (", attention->pos.str(), ") is \"", name,
+                    "\"; use \"tensor_cores\" or \"simt\""));
+    attention_kernels_ = name == "simt" ? FlashAttentionKernels::simt : FlashAttentionKernels::tensor_cores;
+  }
   MTNLG_CUDA_CHECK(cudaSetDevice(device_), device_);
   MTNLG_CUDA_CHECK(cudaGetDeviceProperties(&properties_, device_), device_);
   MTNLG_CHECK(
       properties_.major >= 8,
       str("cuda backend: ", properties_.name, " (", where_str(device_), ") has compute capability ",
           properties_.major, ".", properties_.minor, "; mtnlg's kernels need 8.0 or newer (A100, H100)"));
+  if (const Value* profile = args.params.find("profile_ops");
+      profile != nullptr && !profile->as_string().empty())
+    profiler_ = std::make_unique<OpProfiler>(
+        profile->as_string(), str("cuda backend: key 'profile_ops' (", profile->pos.str(), ")"),
+        str(where_str(device_), ", ", properties_.name), device_);
   MTNLG_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), device_);
   MTNLG_CUBLAS_CHECK(cublasCreate(&cublas_), device_);
   MTNLG_CUBLAS_CHECK(cublasSetStream(cublas_, stream_), device_);
@@ -86,13 +98,16 @@ CudaBackend::CudaBackend(const CreateArgs& args) {
   register_flash_attention_ops(ops());
   log_debug("cuda backend: ", properties_.name, " (", where_str(device_), ", ",
             properties_.multiProcessorCount, " SMs, ", properties_.totalGlobalMem >> 20, " MiB)",
-            tf32_ ? ", TF32 GEMMs" : "");
+            tf32_ ? ", TF32 GEMMs" : "",
+            profiler_ ? str(", per-op GPU time to ", profiler_->file().string()) : "");
 }
 
 // Teardown never throws: errors here (a device already lost) have no one left to report to.
 CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
+  if (profiler_) profiler_->write_report();
+  profiler_.reset();
   allocator_.reset();
   if (error_record_ != nullptr) cudaFree(error_record_);
   if (error_host_ != nullptr) cudaFreeHost(error_host_);
@@ -138,6 +153,7 @@ void CudaBackend::do_synchronize() {
       cudaMemcpyAsync(error_host_, error_record_, sizeof(KernelError), cudaMemcpyDeviceToHost, stream_),
       device_);
   MTNLG_CUDA_CHECK(cudaStreamSynchronize(stream_), device_);
+  if (profiler_) profiler_->resolve();
   if (error_host_->code != 0) {
     const KernelError error = *error_host_;
     std::memset(static_cast<void*>(error_host_), 0, sizeof(KernelError));

@@ -4,17 +4,20 @@
 // Nothing in an op waits for the device; synchronize() does, and raises the first data-dependent error a
 // kernel reported (a token outside the vocabulary) as the CPU backend would have at the op.
 //
-// Recipe keys (declared in plugin.cpp, documented in README.md): device, tf32.
+// Recipe keys (declared in plugin.cpp, documented in README.md): device, tf32, attention, profile_ops.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <memory>
 #include <string>
 
 #include "mtnlg/backend.hpp"
 #include "mtnlg/component.hpp"
+#include "mtnlg/cuda/flash_attention.hpp"
 #include "mtnlg/cuda/kernel_types.hpp"
 
 #include "device_allocator.hpp"
+#include "op_profiler.hpp"
 
 namespace mtnlg::cuda {
 
@@ -33,10 +36,15 @@ class CudaBackend final : public Backend {
   cublasHandle_t cublas() const { return cublas_; }
   // f32 GEMMs on tensor cores in TF32 (10-bit mantissa inputs, f32 accumulation) when the recipe allows it.
   bool tf32() const { return tf32_; }
+  // The recipe's `attention` key; the conformance suite switches it to test both kernel families.
+  FlashAttentionKernels attention_kernels() const { return attention_kernels_; }
+  void set_attention_kernels(FlashAttentionKernels kernels) { attention_kernels_ = kernels; }
   // Where kernels report data-dependent errors (device memory), checked at synchronize().
   KernelError* error_record() const { return error_record_; }
   const cudaDeviceProp& properties() const { return properties_; }
   CacheStats cache_stats() const { return allocator_->cache_stats(); }
+  // The per-op GPU time of key `profile_ops`, or null when the recipe asks for none.
+  OpProfiler* profiler() const { return profiler_.get(); }
 
  protected:
   std::shared_ptr<Storage> do_allocate(std::size_t bytes) override;
@@ -51,12 +59,14 @@ class CudaBackend final : public Backend {
 
   int device_ = 0;
   bool tf32_ = false;
+  FlashAttentionKernels attention_kernels_ = FlashAttentionKernels::tensor_cores;
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t cublas_ = nullptr;
   KernelError* error_record_ = nullptr;         // device
   KernelError* error_host_ = nullptr;           // pinned host copy, read after the stream drains
   std::unique_ptr<DeviceAllocator> allocator_;  // after the stream: freed before it
+  std::unique_ptr<OpProfiler> profiler_;        // written out once the stream has drained
 };
 
 }  // namespace mtnlg::cuda

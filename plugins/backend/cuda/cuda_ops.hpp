@@ -9,6 +9,7 @@
 #include "mtnlg/backend.hpp"
 
 #include "cuda_backend.hpp"
+#include "op_profiler.hpp"
 
 namespace mtnlg::cuda {
 
@@ -33,10 +34,20 @@ inline cudaStream_t stream_of(ExecContext& ctx) {
 // Throws if the last launch on this thread failed.
 void check_launch(const char* op, DType dtype, ExecContext& ctx);
 
+// Every op of the table runs through here: launched, checked, and timed on the stream when the recipe asks
+// for a profile (key `profile_ops`, op_profiler.hpp).
 template <const auto& Key, void (*Kernel)(const OpArgs<Key>&, ExecContext&)>
 void checked_kernel(const OpArgs<Key>& args, ExecContext& ctx) {
+  OpProfiler* profiler = backend_of(ctx).profiler();
+  if (profiler == nullptr) {
+    Kernel(args, ctx);
+    check_launch(Key.name, args.dtype(), ctx);
+    return;
+  }
+  const OpProfiler::Span span = profiler->start(Key.name, args.dtype(), stream_of(ctx));
   Kernel(args, ctx);
   check_launch(Key.name, args.dtype(), ctx);
+  profiler->stop(span, stream_of(ctx));
 }
 
 // register_op<ops::gelu, &gelu_kernel>(table, {DType::f32, DType::f64, DType::bf16, DType::f16}).

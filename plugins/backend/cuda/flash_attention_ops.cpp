@@ -18,13 +18,14 @@ static_assert(kFlashAttentionMaxHeadDim == ops::kFlashAttentionMaxHeadDim);
 void flash_attention_kernel(const ops::FlashAttentionArgs& args, ExecContext& ctx) {
   flash_attention_forward(args.dtype(), args.q.data(), args.k.data(), args.v.data(), args.out.data(),
                           args.lse.data(), args.q.dim(0), args.q.dim(1), args.q.dim(2), args.scale,
-                          stream_of(ctx));
+                          backend_of(ctx).attention_kernels(), stream_of(ctx));
 }
 
 void flash_attention_backward_kernel(const ops::FlashAttentionBackwardArgs& args, ExecContext& ctx) {
   flash_attention_backward(args.dtype(), args.q.data(), args.k.data(), args.v.data(), args.out.data(),
                            args.lse.data(), args.dout.data(), args.dq.data(), args.dk.data(), args.dv.data(),
-                           args.q.dim(0), args.q.dim(1), args.q.dim(2), args.scale, stream_of(ctx));
+                           args.q.dim(0), args.q.dim(1), args.q.dim(2), args.scale,
+                           backend_of(ctx).attention_kernels(), stream_of(ctx));
 }
 
 }  // namespace

@@ -15,6 +15,14 @@ const mtnlg_key_spec kCudaKeys[] = {
     {"tf32", MTNLG_KEY_BOOL, "false",
      "run f32 GEMMs on tensor cores in TF32 (about 1e-3 relative error instead of 1e-6; much faster)",
      nullptr},
+    {"attention", MTNLG_KEY_STRING, "\"tensor_cores\"",
+     "kernels of the fused bf16/f16 attention: tensor_cores (WMMA, f32 accumulation) or simt (f32 "
+     "arithmetic on CUDA cores; slower); f32 and f64 always run simt",
+     nullptr},
+    {"profile_ops", MTNLG_KEY_STRING, "\"\"",
+     "file for the per-op GPU time (CUDA events around every op; a table by op and dtype, written when the "
+     "backend is destroyed; a relative path is from the current directory); \"\" = off",
+     nullptr},
 };
 
 }  // namespace

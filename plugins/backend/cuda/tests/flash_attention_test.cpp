@@ -1,11 +1,14 @@
 // flash_attention and flash_attention_backward on the GPU against the CPU backend in f64 on the same rounded
 // values (the CPU op is itself checked against a naive reference in the CPU backend's tests), for every
-// floating dtype; sizes that leave partial tiles (T = 1, 63, 200), a long sequence (1024), and head sizes
-// that pad to each of the kernels' widths (32, 64, 128) or not (80, and odd ones). The backward pass must
+// floating dtype, bf16 and f16 on both the tensor-core and the SIMT kernels; sizes that leave partial tiles
+// (T = 1, 63, 200), a long sequence (1024), and head sizes that pad to each of the kernels' widths (32, 64,
+// 128) or not (80, and odd ones, which also take the kernels' element-wise loads). The backward pass must
 // give the same bits twice, and a head size beyond the kernels' range is an error.
 #include <gmock/gmock.h>
 
 #include <cmath>
+#include <memory>
+#include <string>
 
 #include "mtnlg/cuda/flash_attention.hpp"
 #include "mtnlg/error.hpp"
@@ -16,8 +19,18 @@
 namespace mtnlg::cuda::test {
 namespace {
 
-class FlashAttentionConformance : public Conformance, public ::testing::WithParamInterface<DType> {
+// The dtype, and which kernels run bf16/f16 (the backend's `attention` key): every dtype with the default
+// (tensor cores for bf16/f16, SIMT for f32/f64), and bf16/f16 once more on the SIMT kernels.
+struct Kernels {
+  DType dtype;
+  FlashAttentionKernels kernels;
+};
+
+class FlashAttentionConformance : public Conformance, public ::testing::WithParamInterface<Kernels> {
  protected:
+  void SetUp() override { gpu().set_attention_kernels(GetParam().kernels); }
+  void TearDown() override { gpu().set_attention_kernels(FlashAttentionKernels::tensor_cores); }
+
   // q and k in [−2, 2] give scores of standard deviation about 1 at scale 1/√d: softmax rows that are
   // neither uniform nor one-hot.
   struct Inputs {
@@ -39,7 +52,7 @@ class FlashAttentionConformance : public Conformance, public ::testing::WithPara
   }
 
   void check_forward(std::int64_t bh, std::int64_t t, std::int64_t d) {
-    const DType dtype = GetParam(), lse_dtype = ops::flash_attention_lse_dtype(dtype);
+    const DType dtype = GetParam().dtype, lse_dtype = ops::flash_attention_lse_dtype(dtype);
     const Inputs in = inputs(bh, t, d, dtype);
     const Pair out = output({bh, t, d}, dtype), lse = output({bh, t}, lse_dtype);
     forward(in, out, lse);
@@ -51,7 +64,7 @@ class FlashAttentionConformance : public Conformance, public ::testing::WithPara
   // The backward pass's out and lse are the f64 forward's, rounded to their dtypes and given to both
   // backends, so both differentiate through the very same values.
   void check_backward(std::int64_t bh, std::int64_t t, std::int64_t d) {
-    const DType dtype = GetParam(), lse_dtype = ops::flash_attention_lse_dtype(dtype);
+    const DType dtype = GetParam().dtype, lse_dtype = ops::flash_attention_lse_dtype(dtype);
     const Shape shape{bh, t, d};
     const Inputs in = inputs(bh, t, d, dtype);
     const Pair exact_out = output(shape, dtype), exact_lse = output({bh, t}, lse_dtype);
@@ -99,7 +112,7 @@ TEST_P(FlashAttentionConformance, OddHeadSizes) {
 
 // No atomics: the same inputs give the same bits.
 TEST_P(FlashAttentionConformance, BackwardIsDeterministic) {
-  const DType dtype = GetParam(), lse_dtype = ops::flash_attention_lse_dtype(dtype);
+  const DType dtype = GetParam().dtype, lse_dtype = ops::flash_attention_lse_dtype(dtype);
   const std::int64_t bh = 6, t = 200, d = 80;
   const Shape shape{bh, t, d};
   const Inputs in = inputs(bh, t, d, dtype);
@@ -120,7 +133,7 @@ TEST_P(FlashAttentionConformance, BackwardIsDeterministic) {
 }
 
 TEST_P(FlashAttentionConformance, HeadSizeBeyondTheKernels) {
-  const DType dtype = GetParam(), lse_dtype = ops::flash_attention_lse_dtype(dtype);
+  const DType dtype = GetParam().dtype, lse_dtype = ops::flash_attention_lse_dtype(dtype);
   const std::int64_t d = kFlashAttentionMaxHeadDim + 1;
   const Shape shape{2, 5, d};
   const Tensor q = gpu().empty(shape, dtype), k = gpu().empty(shape, dtype), v = gpu().empty(shape, dtype),
@@ -132,8 +145,36 @@ TEST_P(FlashAttentionConformance, HeadSizeBeyondTheKernels) {
       ::testing::ThrowsMessage<Error>(::testing::HasSubstr("the head size d must be in [1, 128]")));
 }
 
-INSTANTIATE_TEST_SUITE_P(AllDtypes, FlashAttentionConformance, ::testing::ValuesIn(kFloatingDTypes),
-                         dtype_param_name);
+// The recipe key: "simt" and "tensor_cores" select, anything else is refused with the choices.
+TEST(FlashAttentionKernelsKey, SelectsOrRefuses) {
+  const auto make = [](const char* value) {
+    Table params;
+    params.set("device", Value(std::int64_t{-1}));
+    params.set("attention", Value(std::string(value)));
+    const Table recipe;
+    return std::make_unique<CudaBackend>(CreateArgs{params, recipe});
+  };
+  EXPECT_EQ(make("simt")->attention_kernels(), FlashAttentionKernels::simt);
+  EXPECT_EQ(make("tensor_cores")->attention_kernels(), FlashAttentionKernels::tensor_cores);
+  EXPECT_THAT([&] { make("wmma"); },
+              ::testing::ThrowsMessage<Error>(::testing::AllOf(::testing::HasSubstr("key 'attention'"),
+                                                               ::testing::HasSubstr("\"wmma\""),
+                                                               ::testing::HasSubstr("\"simt\""))));
+}
+
+std::string kernels_name(const ::testing::TestParamInfo<Kernels>& info) {
+  return std::string(dtype_name(info.param.dtype)) +
+         (info.param.kernels == FlashAttentionKernels::simt ? "_simt" : "");
+}
+
+INSTANTIATE_TEST_SUITE_P(AllDtypes, FlashAttentionConformance,
+                         ::testing::Values(Kernels{DType::f32, FlashAttentionKernels::tensor_cores},
+                                           Kernels{DType::f64, FlashAttentionKernels::tensor_cores},
+                                           Kernels{DType::bf16, FlashAttentionKernels::tensor_cores},
+                                           Kernels{DType::f16, FlashAttentionKernels::tensor_cores},
+                                           Kernels{DType::bf16, FlashAttentionKernels::simt},
+                                           Kernels{DType::f16, FlashAttentionKernels::simt}),
+                         kernels_name);
 
 }  // namespace
 }  // namespace mtnlg::cuda::test

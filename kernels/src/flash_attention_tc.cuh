@@ -51,20 +51,22 @@ using FragC = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
 
 // dst (16, 16·N) f32 with stride ldd = a (16, 16·K) · bᵀ, where b is a row-major (16·N, 16·K) tile: S = Q·Kᵀ.
 // a and b are 16-bit tiles in shared memory with strides lda, ldb. Called by one whole warp.
+// a's K fragments are loaded once and used for all N column blocks.
 template <class T, int N, int K>
 __device__ __forceinline__ void product_with_transpose(float* dst, int ldd, const T* a, int lda, const T* b,
                                                        int ldb) {
+  FragA<T> fa[K];
+#pragma unroll
+  for (int k = 0; k < K; ++k) wmma::load_matrix_sync(fa[k], a + k * 16, lda);
 #pragma unroll
   for (int n = 0; n < N; ++n) {
     FragC acc;
     wmma::fill_fragment(acc, 0.0f);
 #pragma unroll
     for (int k = 0; k < K; ++k) {
-      FragA<T> fa;
       FragBTransposed<T> fb;
-      wmma::load_matrix_sync(fa, a + k * 16, lda);
       wmma::load_matrix_sync(fb, b + n * 16 * ldb + k * 16, ldb);
-      wmma::mma_sync(acc, fa, fb, acc);
+      wmma::mma_sync(acc, fa[k], fb, acc);
     }
     wmma::store_matrix_sync(dst + n * 16, acc, ldd, wmma::mem_row_major);
   }

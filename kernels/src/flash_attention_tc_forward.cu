@@ -131,18 +131,20 @@ __global__ void __launch_bounds__(kThreads)
     if (half == 0) corr[r] = correction;
     __syncwarp();  // P and corr written; every lane is done reading S from scratch
 
-    // P·V: (16, D) f32 into scratch, then O = O·correction + P·V.
+    // P·V: (16, D) f32 into scratch, then O = O·correction + P·V. P's fragments are loaded once for all D/16
+    // column blocks.
+    FragA<T> pf[kTile / 16];
+#pragma unroll
+    for (int kk = 0; kk < kTile / 16; ++kk) wmma::load_matrix_sync(pf[kk], p_tile + kk * 16, kProbLd);
 #pragma unroll
     for (int n = 0; n < D / 16; ++n) {
       FragC acc;
       wmma::fill_fragment(acc, 0.0f);
 #pragma unroll
       for (int kk = 0; kk < kTile / 16; ++kk) {
-        FragA<T> pf;
         FragB<T> vf;
-        wmma::load_matrix_sync(pf, p_tile + kk * 16, kProbLd);
         wmma::load_matrix_sync(vf, v_tile + kk * 16 * kLd + n * 16, kLd);
-        wmma::mma_sync(acc, pf, vf, acc);
+        wmma::mma_sync(acc, pf[kk], vf, acc);
       }
       wmma::store_matrix_sync(scratch + n * 16, acc, kOutLd, wmma::mem_row_major);
     }

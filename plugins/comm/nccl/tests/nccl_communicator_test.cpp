@@ -13,9 +13,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "busy_stream.hpp"
 #include "cuda_backend.hpp"
 #include "mtnlg/config.hpp"
 #include "mtnlg/error.hpp"
@@ -55,11 +55,6 @@ void expect_error(const std::function<void()>& body, const std::vector<std::stri
     for (const auto& part : parts)
       EXPECT_NE(message.find(part), std::string::npos) << message << "\n  lacks: " << part;
   }
-}
-
-// Blocks the stream it is queued on for the given milliseconds: stands in for a long kernel.
-void CUDART_CB sleep_on_stream(void* milliseconds) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(*static_cast<const int*>(milliseconds)));
 }
 
 // With one rank, a sum or a max over the group is the tensor itself, bit for bit.
@@ -193,12 +188,13 @@ TEST(CommNccl, OrderedWithTheBackendStreamWithoutBlockingTheHost) {
   Tensor in = on_device<float>({1.0f, 2.0f, 3.0f, 4.0f});
   Tensor out = g_backend->empty({4}, DType::f32);
   // The backend's stream is busy for 300 ms, then doubles `in`: the gather must see the doubled values.
-  static const int kBusyMs = 300;
-  ASSERT_EQ(cudaLaunchHostFunc(g_backend->stream(), sleep_on_stream, const_cast<int*>(&kBusyMs)),
-            cudaSuccess);
+  ASSERT_EQ(test::hold_stream(g_backend->stream(), 300), cudaSuccess);
   g_backend->run(ops::scale, ops::ScaleArgs{in, 2.0});
   const auto start = std::chrono::steady_clock::now();
   WorkHandle work = g_world->all_gather(*g_backend, in, out);
+  // Which side broke the order, if test() is wrong: the backend's stream must still be in the host function.
+  EXPECT_EQ(cudaStreamQuery(g_backend->stream()), cudaErrorNotReady)
+      << "the backend's stream is already idle: the host function did not hold it";
   EXPECT_FALSE(work->test()) << "the gather cannot have run: the backend's stream is still busy";
   work->wait();
   // Queued after wait(): runs after the gather, so it triples the gathered values.
@@ -222,8 +218,10 @@ int run_stall_test() {
   g_comm->set_timeout(1.0);
   auto group = g_comm->split("stall", 0, 0);
   Tensor t = on_device<float>({1.0f});
-  static const int kStallMs = 30000;
-  cudaLaunchHostFunc(g_backend->stream(), sleep_on_stream, const_cast<int*>(&kStallMs));
+  if (test::hold_stream(g_backend->stream(), 30000) != cudaSuccess) {
+    std::printf("stall test: could not launch the kernel that holds the stream\n");
+    return 1;
+  }
   group->all_reduce(*g_backend, t, ReduceOp::sum)->wait();
   g_backend->synchronize();  // blocks behind the stall; the watchdog ends the process meanwhile
   std::printf("stall test: the watchdog did not end the process\n");

@@ -45,13 +45,17 @@ LayerWork layer_work(const std::string& layer, const Table& recipe, int tensor, 
   if (layer == "transformer_block") {
     // QKV 6bsh², scores QKᵀ 2bs²h, probabilities·V 2bs²h, projection 2bsh², MLP 16bsh²; each split over t.
     w.forward_flops = (24.0 * b * s * h * h + 4.0 * b * s * s * h) / t;
-    w.backward_flops = 2.0 * w.forward_flops;                 // input and weight gradients
+    w.backward_flops = 2.0 * w.forward_flops;  // input and weight gradients
+    w.forward_attention_flops = 4.0 * b * s * s * h / t;
+    w.backward_attention_flops = 2.0 * w.forward_attention_flops;
     w.forward_all_reduces = w.backward_all_reduces = 2 * ar;  // after attention and MLP; their transposes
     if (block_recomputed) {
       w.recompute_flops = w.forward_flops;
+      w.recompute_attention_flops = w.forward_attention_flops;
       w.recompute_all_reduces = 2 * ar;
     } else if (recompute.mode == RecomputeMode::selective) {
       w.recompute_flops = 2.0 * b * s * s * h / t;  // the attention core redoes QKᵀ (softmax is memory)
+      w.recompute_attention_flops = w.recompute_flops;
     }
   } else if (layer == "lm_head") {
     w.forward_flops = 2.0 * b * s * h * v / t;  // logits of the vocabulary slice
@@ -96,6 +100,11 @@ InstructionCosts instruction_costs(const Table& recipe, const Topology& topology
   const auto [b, s, h, v] = shape_of(recipe);
   const double element = static_cast<double>(dtype_size(train_dtype(recipe)));
   const double gemm = peak_tflops(recipe, cluster) * 1e12 * cluster.value("gemm_efficiency");
+  const double attention = peak_tflops(recipe, cluster) * 1e12 * cluster.value("attention_efficiency");
+  // Seconds of `flops` of which `attention_flops` are the attention core's.
+  const auto compute = [&](double flops, double attention_flops) {
+    return (flops - attention_flops) / gemm + attention_flops / attention;
+  };
   const double memory = cluster.value("hbm_gbps") * 1e9 * cluster.value("memory_efficiency");
   const int gpus = cluster.gpus_per_node;
   // A group of ranks `stride` apart in rank order, n of them, stays inside a node when it spans no more GPUs.
@@ -126,8 +135,10 @@ InstructionCosts instruction_costs(const Table& recipe, const Topology& topology
       const LayerWork w = layer_work(e.layer, recipe, t, recomputed);
       fwd_flops[vs] += w.forward_flops;
       bwd_flops[vs] += w.backward_flops + w.recompute_flops;
-      c.forward_by_virtual[vs] += w.forward_flops / gemm + w.forward_all_reduces * tp_all_reduce;
-      c.backward_by_virtual[vs] += (w.backward_flops + w.recompute_flops) / gemm +
+      c.forward_by_virtual[vs] +=
+          compute(w.forward_flops, w.forward_attention_flops) + w.forward_all_reduces * tp_all_reduce;
+      c.backward_by_virtual[vs] += compute(w.backward_flops + w.recompute_flops,
+                                           w.backward_attention_flops + w.recompute_attention_flops) +
                                    (w.backward_all_reduces + w.recompute_all_reduces) * tp_all_reduce;
     }
     stage_flops[vs % P] += fwd_flops[vs] + bwd_flops[vs];

@@ -21,6 +21,9 @@ struct LayerWork {
   double forward_flops = 0.0;
   double backward_flops = 0.0;
   double recompute_flops = 0.0;  // run again before the backward (full or selective recomputation)
+  // The attention core's share of each (QKᵀ, probabilities·V and their gradients, counted in full as
+  // Narayanan's formula counts them): charged at attention_efficiency, the rest at gemm_efficiency.
+  double forward_attention_flops = 0.0, backward_attention_flops = 0.0, recompute_attention_flops = 0.0;
   int forward_all_reduces = 0, backward_all_reduces = 0, recompute_all_reduces = 0;  // of (b, s, h)
 };
 

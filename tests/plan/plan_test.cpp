@@ -62,7 +62,22 @@ TEST(CostModel, LayerWorkAddsUpToTheFormula) {
 TEST(CostModel, SelectiveRecomputationRedoesTheScores) {
   const LayerWork w = layer_work("transformer_block", recipe_530b("selective"), 8, false);
   EXPECT_DOUBLE_EQ(w.recompute_flops, 2.0 * 2048.0 * 2048.0 * 20480.0 / 8);
+  EXPECT_DOUBLE_EQ(w.recompute_attention_flops, w.recompute_flops);  // all of it is the attention core's
   EXPECT_EQ(w.recompute_all_reduces, 0);
+}
+
+// The attention core's part of a block (4·b·s²·h / t forward, twice that backward), charged at
+// attention_efficiency; the rest of the block at gemm_efficiency.
+TEST(CostModel, AttentionCoreFlopsAreSeparated) {
+  const double attention = 4.0 * 2048.0 * 2048.0 * 20480.0 / 8;
+  const LayerWork none = layer_work("transformer_block", recipe_530b("none"), 8, false);
+  EXPECT_DOUBLE_EQ(none.forward_attention_flops, attention);
+  EXPECT_DOUBLE_EQ(none.backward_attention_flops, 2.0 * attention);
+  EXPECT_DOUBLE_EQ(none.recompute_attention_flops, 0.0);
+  EXPECT_LT(none.forward_attention_flops, none.forward_flops);
+  const LayerWork full = layer_work("transformer_block", recipe_530b("full"), 8, true);
+  EXPECT_DOUBLE_EQ(full.recompute_attention_flops, attention);
+  EXPECT_DOUBLE_EQ(layer_work("lm_head", recipe_530b("none"), 8, false).forward_attention_flops, 0.0);
 }
 
 TEST(CostModel, UnknownLayerIsNamed) {
@@ -195,6 +210,24 @@ TEST(Assume, OverridesValueAndSourceAndRefusesNonsense) {
   EXPECT_NE(error_of([&] { apply_assumptions(c, {"nic_gbps=-1"}); }).find("nic_gbps must be > 0"),
             std::string::npos);
   EXPECT_NE(error_of([&] { apply_assumptions(c, {"gemm_efficiency"}); }).find("expected KEY=VALUE"),
+            std::string::npos);
+}
+
+// Without a value of its own, attention_efficiency follows gemm_efficiency (overrides included), saying so;
+// --assume sets it, within (0, 1].
+TEST(Assume, AttentionEfficiencyDefaultsToTheGemmsAndCanBeSet) {
+  Cluster c = load_cluster("dgx-h100");
+  apply_assumptions(c, {"gemm_efficiency=0.6"});
+  EXPECT_DOUBLE_EQ(c.value("attention_efficiency"), 0.6);
+  EXPECT_NE(c.assumptions.at("attention_efficiency").source.find("planner default: gemm_efficiency's value"),
+            std::string::npos);
+  Cluster d = load_cluster("dgx-h100");
+  apply_assumptions(d, {"attention_efficiency=0.12"});
+  EXPECT_DOUBLE_EQ(d.value("attention_efficiency"), 0.12);
+  EXPECT_DOUBLE_EQ(d.value("gemm_efficiency"), 0.698);
+  EXPECT_NE(error_of([&] {
+              apply_assumptions(d, {"attention_efficiency=1.5"});
+            }).find("attention_efficiency must be in (0, 1]"),
             std::string::npos);
 }
 

@@ -5,7 +5,9 @@
 //         memory (q, dout, lse, D); dv_j += P_ij·dout_i, dk_j += dS_ij·q_i.
 //   dq:   one block per (tile of 32 queries, head); key tiles up to the diagonal stream through shared memory
 //         (k, v); dq_i += dS_ij·k_j.
-// Both recompute s and dout·v; the price of not summing dq across key tiles with atomics.
+// Both recompute s and dout·v; the price of not summing dq across key tiles with atomics. The SIMT kernels of
+// every dtype; the launcher hands bf16 and f16 to the tensor-core kernels (flash_attention_tc_backward.cu)
+// unless the backend asks for SIMT or the GPU lacks the shared memory.
 #include "flash_attention_tc.cuh"
 
 namespace mtnlg::cuda {

@@ -1,7 +1,9 @@
 // flash_attention's forward kernel: one block per (tile of 32 queries, head). Each query row keeps its
 // output accumulator, running maximum and running sum in registers (the online softmax) while the head's key
 // and value rows stream through shared memory; key tiles past the block's last query are never loaded, and
-// keys above the diagonal inside the last tile are masked. Nothing (T, T) is stored.
+// keys above the diagonal inside the last tile are masked. Nothing (T, T) is stored. The SIMT kernel of every
+// dtype; the launcher hands bf16 and f16 to the tensor-core kernel (flash_attention_tc_forward.cu) unless the
+// backend asks for SIMT or the GPU lacks the shared memory.
 #include "flash_attention_tc.cuh"
 
 namespace mtnlg::cuda {

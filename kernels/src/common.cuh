@@ -72,6 +72,21 @@ void dispatch_floating(DType dtype, const char* op, F&& f) {
   }
 }
 
+// Calls f(T{}, S{}) for the cross-entropy family: T the logits' element type, S the per-row statistics' —
+// T itself or, for 16-bit logits, float (ops::cross_entropy_stats_dtype_ok, which Backend::run checks).
+template <class F>
+void dispatch_loss_types(DType logits, DType stats, const char* op, F&& f) {
+  dispatch_floating(logits, op, [&](auto tag) {
+    using T = decltype(tag);
+    if (stats == logits) return f(tag, tag);
+    if constexpr (sizeof(T) == 2) {
+      if (stats == DType::f32) return f(tag, float{});
+    }
+    throw std::invalid_argument(std::string(op) + ": no CUDA kernel for " + std::string(dtype_name(logits)) +
+                                " logits with " + std::string(dtype_name(stats)) + " statistics");
+  });
+}
+
 inline constexpr int kThreads = 256;
 
 // Blocks for a grid-stride loop over n items: enough to fill any current GPU, capped so that launch size

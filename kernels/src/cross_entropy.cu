@@ -1,8 +1,8 @@
 // Cross-entropy of logits against target tokens (launchers: mtnlg/cuda/cross_entropy.hpp). Shapes: logits,
 // dlogits (N, V), of which columns j < valid_cols are the vocabulary and the rest padding (−∞); targets (N)
-// i32; losses (N). One block per row with the block reductions of common.cuh (a fixed order, so the same bits
-// every run); arithmetic in A = f32 (f64 for f64). The log-sum-exp subtracts the row's maximum first, so
-// exp() cannot overflow.
+// i32; losses (N), in S: T or, for 16-bit T, f32. One block per row with the block reductions of common.cuh
+// (a fixed order, so the same bits every run); arithmetic in A = f32 (f64 for f64). The log-sum-exp subtracts
+// the row's maximum first, so exp() cannot overflow.
 //
 // The backward pass may run in place (dlogits = logits): the row's max and sum end in a barrier before the
 // gradient pass, in which each thread reads logit j and then writes gradient j, and no other.
@@ -54,8 +54,8 @@ __device__ RowStats<T> row_stats(const T* x, std::int64_t valid_cols, Accum<T>* 
   return {row_max, block_sum(local_sum, scratch)};
 }
 
-template <class T>
-__global__ void cross_entropy_kernel(const T* logits, const std::int32_t* targets, T* losses,
+template <class T, class S>
+__global__ void cross_entropy_kernel(const T* logits, const std::int32_t* targets, S* losses,
                                      std::int64_t rows, std::int64_t cols, std::int64_t valid_cols,
                                      KernelError* error) {
   using A = Accum<T>;
@@ -66,7 +66,7 @@ __global__ void cross_entropy_kernel(const T* logits, const std::int32_t* target
     const RowStats<T> stats = row_stats(x, valid_cols, scratch);
     if (threadIdx.x == 0) {
       const A target_logit = target >= 0 ? to_accum(x[target]) : A(0);
-      losses[r] = from_accum<T>(log(stats.sum_exp) + stats.max - target_logit);
+      losses[r] = from_accum<S>(log(stats.sum_exp) + stats.max - target_logit);
     }
   }
 }
@@ -95,13 +95,14 @@ __global__ void cross_entropy_backward_kernel(const T* logits, const std::int32_
 
 }  // namespace
 
-void launch_cross_entropy(DType dtype, const void* logits, const std::int32_t* targets, void* losses,
-                          std::int64_t rows, std::int64_t cols, std::int64_t valid_cols, KernelError* error,
-                          cudaStream_t stream) {
-  detail::dispatch_floating(dtype, "cross_entropy", [&](auto tag) {
-    using T = decltype(tag);
-    cross_entropy_kernel<T><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
-        static_cast<const T*>(logits), targets, static_cast<T*>(losses), rows, cols, valid_cols, error);
+void launch_cross_entropy(DType dtype, DType losses_dtype, const void* logits, const std::int32_t* targets,
+                          void* losses, std::int64_t rows, std::int64_t cols, std::int64_t valid_cols,
+                          KernelError* error, cudaStream_t stream) {
+  detail::dispatch_loss_types(dtype, losses_dtype, "cross_entropy", [&](auto t, auto s) {
+    using T = decltype(t);
+    using S = decltype(s);
+    cross_entropy_kernel<T, S><<<row_grid(rows), detail::kVocabRowThreads, 0, stream>>>(
+        static_cast<const T*>(logits), targets, static_cast<S*>(losses), rows, cols, valid_cols, error);
   });
 }
 

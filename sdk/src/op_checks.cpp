@@ -433,7 +433,7 @@ void require_loss_shapes(const char* op, const Tensor& logits, const Tensor& tar
 // The shared fields of the vocabulary-parallel cross-entropy ops: logits (N, Vl) holding columns
 // [col_offset, col_offset + Vl) of the full logits, targets (N), valid_cols in [0, Vl], and (N) operands.
 void require_partial_loss_shapes(const char* op, const Tensor& logits, const Tensor& targets,
-                                 std::int64_t col_offset, std::int64_t valid_cols,
+                                 std::int64_t col_offset, std::int64_t valid_cols, std::int64_t vocab_size,
                                  std::initializer_list<Named> per_row) {
   MTNLG_CHECK(logits.ndim() == 2, str(op, ": logits is ", logits.describe(),
                                       "; it must be (N, Vl): reshape (B, T, Vl) logits to (B·T, Vl)"));
@@ -448,6 +448,32 @@ void require_partial_loss_shapes(const char* op, const Tensor& logits, const Ten
       str(op, ": valid_cols = ", valid_cols, " is outside [0, Vl] = [0, ", logits.dim(1), "] for logits ",
           logits.describe(), "; set it to the number of this slice's columns in the real vocabulary ",
           "(0 when the slice is all padding)"));
+  MTNLG_CHECK(vocab_size >= 0,
+              str(op, ": vocab_size = ", vocab_size,
+                  " is negative; set it to the size of the whole vocabulary, or 0 not to check "
+                  "targets against it"));
+  MTNLG_CHECK(vocab_size == 0 || valid_cols == 0 || vocab_size >= col_offset + valid_cols,
+              str(op, ": vocab_size = ", vocab_size,
+                  " is smaller than col_offset + valid_cols = ", col_offset + valid_cols,
+                  " (the slice's last vocabulary column + 1); set it to the size of the ",
+                  "whole vocabulary, or 0 not to check targets against it"));
+}
+
+// A per-row statistic of the cross-entropy family (losses, row_max, sum_exp, target_logit): on this device,
+// in the logits' dtype or, for 16-bit logits, f32 (ops::cross_entropy_stats_dtype_ok). `like`, when given,
+// is a statistic it must share its dtype with.
+void require_stats_operand(const char* op, const char* name, const Tensor& t, DType logits, Device device,
+                           const Named* like = nullptr) {
+  require_operand(op, name, t, t.dtype(), name, device);
+  MTNLG_CHECK(cross_entropy_stats_dtype_ok(logits, t.dtype()),
+              str(op, ": ", name, " is ", t.describe(), " but the logits are ", dtype_name(logits),
+                  "; a per-row statistic is in the logits' dtype",
+                  logits == DType::bf16 || logits == DType::f16 ? " or f32" : "",
+                  " (ops::cross_entropy_stats_dtype_ok)"));
+  if (like != nullptr)
+    MTNLG_CHECK(t.dtype() == like->tensor.dtype(),
+                str(op, ": ", name, " is ", t.describe(), " but ", like->name, " is ",
+                    like->tensor.describe(), "; the per-row statistics need one dtype"));
 }
 
 }  // namespace
@@ -623,7 +649,7 @@ void check_args(const char*, const CrossEntropyArgs& args, Device device) {
   const char* op = "cross_entropy";
   const DType dt = args.dtype();
   require_operand(op, "logits", args.logits, dt, "logits", device);
-  require_operand(op, "losses", args.losses, dt, "logits", device);
+  require_stats_operand(op, "losses", args.losses, dt, device);
   require_i32(op, "targets", args.targets, device);
   require_all_contiguous(op, {{"logits", args.logits}, {"targets", args.targets}, {"losses", args.losses}});
   require_loss_shapes(op, args.logits, args.targets, args.valid_cols);
@@ -650,7 +676,7 @@ void check_args(const char*, const RowMaxArgs& args, Device device) {
   const char* op = "row_max";
   const DType dt = args.dtype();
   require_operand(op, "x", args.x, dt, "x", device);
-  require_operand(op, "out", args.out, dt, "x", device);
+  require_stats_operand(op, "out", args.out, dt, device);
   require_all_contiguous(op, {{"x", args.x}, {"out", args.out}});
   MTNLG_CHECK(args.x.ndim() == 2, str(op, ": x is ", args.x.describe(),
                                       "; it must be (N, V): reshape (B, T, V) logits to (B·T, V)"));
@@ -667,16 +693,17 @@ void check_args(const char*, const CrossEntropyPartialArgs& args, Device device)
   const DType dt = args.dtype();
   require_operand(op, "logits", args.logits, dt, "logits", device);
   require_i32(op, "targets", args.targets, device);
-  require_operand(op, "row_max", args.row_max, dt, "logits", device);
-  require_operand(op, "sum_exp", args.sum_exp, dt, "logits", device);
-  require_operand(op, "target_logit", args.target_logit, dt, "logits", device);
+  const Named sum_exp{"sum_exp", args.sum_exp};
+  require_stats_operand(op, "sum_exp", args.sum_exp, dt, device);
+  require_stats_operand(op, "row_max", args.row_max, dt, device, &sum_exp);
+  require_stats_operand(op, "target_logit", args.target_logit, dt, device, &sum_exp);
   require_all_contiguous(op, {{"logits", args.logits},
                               {"targets", args.targets},
                               {"row_max", args.row_max},
                               {"sum_exp", args.sum_exp},
                               {"target_logit", args.target_logit}});
   require_partial_loss_shapes(
-      op, args.logits, args.targets, args.col_offset, args.valid_cols,
+      op, args.logits, args.targets, args.col_offset, args.valid_cols, args.vocab_size,
       {{"row_max", args.row_max}, {"sum_exp", args.sum_exp}, {"target_logit", args.target_logit}});
   require_outputs_disjoint(op, {{"sum_exp", args.sum_exp}, {"target_logit", args.target_logit}},
                            {{"logits", args.logits}, {"targets", args.targets}, {"row_max", args.row_max}});
@@ -711,15 +738,16 @@ void check_args(const char*, const CrossEntropyPartialBackwardArgs& args, Device
   require_operand(op, "dlogits", args.dlogits, dt, "dlogits", device);
   require_operand(op, "logits", args.logits, dt, "dlogits", device);
   require_i32(op, "targets", args.targets, device);
-  require_operand(op, "row_max", args.row_max, dt, "dlogits", device);
-  require_operand(op, "sum_exp", args.sum_exp, dt, "dlogits", device);
+  const Named sum_exp{"sum_exp", args.sum_exp};
+  require_stats_operand(op, "sum_exp", args.sum_exp, dt, device);
+  require_stats_operand(op, "row_max", args.row_max, dt, device, &sum_exp);
   require_all_contiguous(op, {{"logits", args.logits},
                               {"targets", args.targets},
                               {"row_max", args.row_max},
                               {"sum_exp", args.sum_exp},
                               {"dlogits", args.dlogits}});
   require_partial_loss_shapes(op, args.logits, args.targets, args.col_offset, args.valid_cols,
-                              {{"row_max", args.row_max}, {"sum_exp", args.sum_exp}});
+                              args.vocab_size, {{"row_max", args.row_max}, {"sum_exp", args.sum_exp}});
   require_same_shape(op, "logits", args.logits, "dlogits", args.dlogits);
   require_same_view_or_disjoint(op, "dlogits", args.dlogits, "logits", args.logits);
   require_outputs_disjoint(op, {{"dlogits", args.dlogits}},

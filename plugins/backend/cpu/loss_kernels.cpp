@@ -8,8 +8,11 @@
 // cross_entropy_partial_backward) compute the same expressions on a slice of the columns, with the global row
 // max and sum of exponentials passed in: with one slice they give cross_entropy's losses and
 // cross_entropy_backward's gradients (in f64 the same bits; otherwise the sum of exponentials is rounded to
-// the logits' dtype between the ops, which for bf16 and f16 costs most of its digits: compute a 16-bit
-// model's loss on logits cast to f32, as ops.hpp says).
+// the statistics' dtype between the ops, which for 16-bit statistics costs most of its digits: give 16-bit
+// logits f32 statistics, as ops.hpp says).
+//
+// Kernels are templates on T, the logits' element type, and S, the per-row statistics' (losses, row_max,
+// sum_exp, target_logit): T itself, or float for 16-bit logits.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -37,6 +40,21 @@ std::int64_t target_of(const char* op, const Tensor& targets, std::int64_t row, 
   return t;
 }
 
+// Calls f(T{}, S{}) for the logits' element type T and the statistics' type S (see above); Backend::run has
+// checked the pair with ops::cross_entropy_stats_dtype_ok.
+template <class F>
+void visit_loss_types(const char* op, DType logits, DType stats, F&& f) {
+  visit_floating(op, logits, [&](auto tag) {
+    using T = decltype(tag);
+    if (stats == logits) return f(tag, tag);
+    if constexpr (sizeof(T) == 2) {
+      if (stats == DType::f32) return f(tag, float{});
+    }
+    fail(str(op, ": no CPU kernel for ", dtype_name(logits), " logits with ", dtype_name(stats),
+             " statistics"));
+  });
+}
+
 template <class T>
 double row_max(const T* x, std::int64_t n) {
   double max = -std::numeric_limits<double>::infinity();
@@ -44,10 +62,10 @@ double row_max(const T* x, std::int64_t n) {
   return max;
 }
 
-template <class T>
+template <class T, class S>
 void cross_entropy_typed(const ops::CrossEntropyArgs& args, ThreadPool& pool) {
   const T* logits = args.logits.data_as<T>();  // (N, V)
-  T* losses = args.losses.data_as<T>();        // (N)
+  S* losses = args.losses.data_as<S>();        // (N)
   const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
   pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
@@ -56,14 +74,15 @@ void cross_entropy_typed(const ops::CrossEntropyArgs& args, ThreadPool& pool) {
       const double max = row_max(x, valid);
       double sum = 0.0;
       for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(load_double(x[j]) - max);
-      losses[r] = store<T>(std::log(sum) + max - load_double(x[t]));
+      losses[r] = store<S>(std::log(sum) + max - load_double(x[t]));
     }
   });
 }
 
 void cross_entropy_kernel(const ops::CrossEntropyArgs& args, ExecContext& ctx) {
-  visit_floating("cross_entropy", args.dtype(),
-                 [&](auto tag) { cross_entropy_typed<decltype(tag)>(args, pool_of(ctx)); });
+  visit_loss_types("cross_entropy", args.dtype(), args.losses.dtype(), [&](auto t, auto s) {
+    cross_entropy_typed<decltype(t), decltype(s)>(args, pool_of(ctx));
+  });
 }
 
 template <class T>
@@ -99,57 +118,63 @@ void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, Ex
 }
 
 // out[i] = max of row i's first valid_cols entries (−∞ for none): exact in any dtype.
-template <class T>
+template <class T, class S>
 void row_max_typed(const ops::RowMaxArgs& args, ThreadPool& pool) {
   const T* x = args.x.data_as<T>();  // (N, V)
-  T* out = args.out.data_as<T>();    // (N)
+  S* out = args.out.data_as<S>();    // (N)
   const std::int64_t v = args.x.dim(1), valid = args.valid_cols;
   pool.parallel_for(args.x.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r) out[r] = store<T>(row_max(x + r * v, valid));
+    for (std::int64_t r = r0; r < r1; ++r) out[r] = store<S>(row_max(x + r * v, valid));
   });
 }
 
 void row_max_kernel(const ops::RowMaxArgs& args, ExecContext& ctx) {
-  visit_floating("row_max", args.dtype(),
-                 [&](auto tag) { row_max_typed<decltype(tag)>(args, pool_of(ctx)); });
+  visit_loss_types("row_max", args.dtype(), args.out.dtype(),
+                   [&](auto t, auto s) { row_max_typed<decltype(t), decltype(s)>(args, pool_of(ctx)); });
 }
 
-// The target of row `row` in a slice's local columns, or -1 when another slice (or nothing: a padding
-// column) holds it. The full vocabulary is not known here, so only a negative target is a data error.
+// The target of row `row` in a slice's local columns, or -1 when another slice holds it. A negative target,
+// or one at or beyond vocab_size when that is given, is a data error.
 std::int64_t local_target_of(const char* op, const Tensor& targets, std::int64_t row, std::int64_t col_offset,
-                             std::int64_t valid_cols, const Tensor& logits) {
+                             std::int64_t valid_cols, std::int64_t vocab_size, const Tensor& logits) {
   const std::int64_t t = targets.data_as<std::int32_t>()[row];
   MTNLG_CHECK(t >= 0, str(op, ": targets[", row, "] = ", t, " is negative (logits ", logits.describe(),
                           "); the target tokens do not match the model's vocabulary (check the tokenizer and "
                           "the data)"));
+  MTNLG_CHECK(
+      vocab_size == 0 || t < vocab_size,
+      str(op, ": targets[", row, "] = ", t, " is outside the vocabulary [0, ", vocab_size, ") (logits ",
+          logits.describe(), "); the target tokens do not match the model's vocabulary (check the ",
+          "tokenizer and the data)"));
   const std::int64_t local = t - col_offset;
   return local >= 0 && local < valid_cols ? local : -1;
 }
 
-template <class T>
+template <class T, class S>
 void cross_entropy_partial_typed(const ops::CrossEntropyPartialArgs& args, ThreadPool& pool) {
   const T* logits = args.logits.data_as<T>();        // (N, Vl)
-  const T* row_maxes = args.row_max.data_as<T>();    // (N)
-  T* sum_exp = args.sum_exp.data_as<T>();            // (N)
-  T* target_logit = args.target_logit.data_as<T>();  // (N)
+  const S* row_maxes = args.row_max.data_as<S>();    // (N)
+  S* sum_exp = args.sum_exp.data_as<S>();            // (N)
+  S* target_logit = args.target_logit.data_as<S>();  // (N)
   const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
   pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
-      const std::int64_t t =
-          local_target_of("cross_entropy_partial", args.targets, r, args.col_offset, valid, args.logits);
+      const std::int64_t t = local_target_of("cross_entropy_partial", args.targets, r, args.col_offset, valid,
+                                             args.vocab_size, args.logits);
       const T* x = logits + r * v;
       const double max = load_double(row_maxes[r]);
       double sum = 0.0;
       for (std::int64_t j = 0; j < valid; ++j) sum += std::exp(load_double(x[j]) - max);
-      sum_exp[r] = store<T>(sum);
-      target_logit[r] = t >= 0 ? x[t] : T{};
+      sum_exp[r] = store<S>(sum);
+      target_logit[r] = store<S>(t >= 0 ? load_double(x[t]) : 0.0);  // exact: S holds every T
     }
   });
 }
 
 void cross_entropy_partial_kernel(const ops::CrossEntropyPartialArgs& args, ExecContext& ctx) {
-  visit_floating("cross_entropy_partial", args.dtype(),
-                 [&](auto tag) { cross_entropy_partial_typed<decltype(tag)>(args, pool_of(ctx)); });
+  visit_loss_types("cross_entropy_partial", args.dtype(), args.sum_exp.dtype(), [&](auto t, auto s) {
+    cross_entropy_partial_typed<decltype(t), decltype(s)>(args, pool_of(ctx));
+  });
 }
 
 template <class T>
@@ -169,19 +194,19 @@ void cross_entropy_from_parts_kernel(const ops::CrossEntropyFromPartsArgs& args,
                  [&](auto tag) { cross_entropy_from_parts_typed<decltype(tag)>(args, pool_of(ctx)); });
 }
 
-template <class T>
+template <class T, class S>
 void cross_entropy_partial_backward_typed(const ops::CrossEntropyPartialBackwardArgs& args,
                                           ThreadPool& pool) {
   const T* logits = args.logits.data_as<T>();      // (N, Vl)
-  const T* row_maxes = args.row_max.data_as<T>();  // (N)
-  const T* sum_exp = args.sum_exp.data_as<T>();    // (N)
+  const S* row_maxes = args.row_max.data_as<S>();  // (N)
+  const S* sum_exp = args.sum_exp.data_as<S>();    // (N)
   T* dlogits = args.dlogits.data_as<T>();          // (N, Vl), may be logits
   const std::int64_t v = args.logits.dim(1), valid = args.valid_cols;
   const double weight = args.weight;
   pool.parallel_for(args.logits.dim(0), row_grain(v), [&](std::int64_t r0, std::int64_t r1) {
     for (std::int64_t r = r0; r < r1; ++r) {
       const std::int64_t t = local_target_of("cross_entropy_partial_backward", args.targets, r,
-                                             args.col_offset, valid, args.logits);
+                                             args.col_offset, valid, args.vocab_size, args.logits);
       const T* x = logits + r * v;
       T* dx = dlogits + r * v;
       const double max = load_double(row_maxes[r]), sum = load_double(sum_exp[r]);
@@ -197,8 +222,9 @@ void cross_entropy_partial_backward_typed(const ops::CrossEntropyPartialBackward
 
 void cross_entropy_partial_backward_kernel(const ops::CrossEntropyPartialBackwardArgs& args,
                                            ExecContext& ctx) {
-  visit_floating("cross_entropy_partial_backward", args.dtype(),
-                 [&](auto tag) { cross_entropy_partial_backward_typed<decltype(tag)>(args, pool_of(ctx)); });
+  visit_loss_types("cross_entropy_partial_backward", args.dtype(), args.sum_exp.dtype(), [&](auto t, auto s) {
+    cross_entropy_partial_backward_typed<decltype(t), decltype(s)>(args, pool_of(ctx));
+  });
 }
 
 }  // namespace

@@ -14,9 +14,10 @@ namespace mtnlg::cuda {
 namespace {
 
 void cross_entropy_kernel(const ops::CrossEntropyArgs& args, ExecContext& ctx) {
-  kernels::launch_cross_entropy(args.dtype(), args.logits.data(), args.targets.data_as<std::int32_t>(),
-                                args.losses.data(), args.logits.dim(0), args.logits.dim(1), args.valid_cols,
-                                backend_of(ctx).error_record(), stream_of(ctx));
+  kernels::launch_cross_entropy(args.dtype(), args.losses.dtype(), args.logits.data(),
+                                args.targets.data_as<std::int32_t>(), args.losses.data(), args.logits.dim(0),
+                                args.logits.dim(1), args.valid_cols, backend_of(ctx).error_record(),
+                                stream_of(ctx));
 }
 
 void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, ExecContext& ctx) {
@@ -27,15 +28,16 @@ void cross_entropy_backward_kernel(const ops::CrossEntropyBackwardArgs& args, Ex
 }
 
 void row_max_kernel(const ops::RowMaxArgs& args, ExecContext& ctx) {
-  kernels::launch_row_max(args.dtype(), args.x.data(), args.out.data(), args.x.dim(0), args.x.dim(1),
-                          args.valid_cols, stream_of(ctx));
+  kernels::launch_row_max(args.dtype(), args.out.dtype(), args.x.data(), args.out.data(), args.x.dim(0),
+                          args.x.dim(1), args.valid_cols, stream_of(ctx));
 }
 
 void cross_entropy_partial_kernel(const ops::CrossEntropyPartialArgs& args, ExecContext& ctx) {
-  kernels::launch_cross_entropy_partial(
-      args.dtype(), args.logits.data(), args.targets.data_as<std::int32_t>(), args.row_max.data(),
-      args.sum_exp.data(), args.target_logit.data(), args.logits.dim(0), args.logits.dim(1), args.col_offset,
-      args.valid_cols, backend_of(ctx).error_record(), stream_of(ctx));
+  kernels::launch_cross_entropy_partial(args.dtype(), args.sum_exp.dtype(), args.logits.data(),
+                                        args.targets.data_as<std::int32_t>(), args.row_max.data(),
+                                        args.sum_exp.data(), args.target_logit.data(), args.logits.dim(0),
+                                        args.logits.dim(1), args.col_offset, args.valid_cols, args.vocab_size,
+                                        backend_of(ctx).error_record(), stream_of(ctx));
 }
 
 void cross_entropy_from_parts_kernel(const ops::CrossEntropyFromPartsArgs& args, ExecContext& ctx) {
@@ -47,9 +49,10 @@ void cross_entropy_from_parts_kernel(const ops::CrossEntropyFromPartsArgs& args,
 void cross_entropy_partial_backward_kernel(const ops::CrossEntropyPartialBackwardArgs& args,
                                            ExecContext& ctx) {
   kernels::launch_cross_entropy_partial_backward(
-      args.dtype(), args.logits.data(), args.targets.data_as<std::int32_t>(), args.row_max.data(),
-      args.sum_exp.data(), args.dlogits.data(), args.logits.dim(0), args.logits.dim(1), args.col_offset,
-      args.valid_cols, args.weight, backend_of(ctx).error_record(), stream_of(ctx));
+      args.dtype(), args.sum_exp.dtype(), args.logits.data(), args.targets.data_as<std::int32_t>(),
+      args.row_max.data(), args.sum_exp.data(), args.dlogits.data(), args.logits.dim(0), args.logits.dim(1),
+      args.col_offset, args.valid_cols, args.weight, args.vocab_size, backend_of(ctx).error_record(),
+      stream_of(ctx));
 }
 
 }  // namespace

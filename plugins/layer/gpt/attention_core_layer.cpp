@@ -96,8 +96,10 @@ Tensor AttentionCoreLayer::attend_cached(const LayerStep& step, const Tensor& q,
   Tensor scores = be.empty({bh, 1, l}, q.dtype());                              // (B·H, 1, L)
   be.run(ops::gemm, ops::GemmArgs{q, keys, scores, false, true, 1.0 / std::sqrt(static_cast<double>(d))});
   const Tensor rows = scores.reshape({bh, l});
-  Tensor no_target = be.empty({bh}, DType::i32), row_max = be.empty({bh}, q.dtype()),
-         sum_exp = be.empty({bh}, q.dtype()), unused = be.empty({bh}, q.dtype());
+  const DType stats =
+      ops::cross_entropy_stats_dtype(q.dtype());  // f32 for 16-bit: a 16-bit Σ exp loses digits
+  Tensor no_target = be.empty({bh}, DType::i32), row_max = be.empty({bh}, stats),
+         sum_exp = be.empty({bh}, stats), unused = be.empty({bh}, stats);
   be.run(ops::fill, ops::FillArgs{no_target, static_cast<double>(l)});
   be.run(ops::row_max, ops::RowMaxArgs{.x = rows, .out = row_max, .valid_cols = l});
   be.run(ops::cross_entropy_partial, ops::CrossEntropyPartialArgs{.logits = rows,

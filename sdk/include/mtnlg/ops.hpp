@@ -209,12 +209,23 @@ inline constexpr OpKey<FlashAttentionBackwardArgs> flash_attention_backward{"fla
 
 // losses[i] = log Σ_{j < valid_cols} exp(logits[i, j]) − logits[i, targets[i]]: columns at or beyond
 // valid_cols (vocabulary padding) count as −∞. logits: (N, V) contiguous; targets: (N) i32 in
-// [0, valid_cols) — otherwise an error naming the row and token; losses: (N), logits' dtype.
-// 16-bit logits: every op of the cross-entropy family keeps the logits' dtype for its outputs (losses,
-// row_max, sum_exp, target_logit, dlogits), computing in f32 or wider and rounding each result once, so a
-// loss is rounded to 16 bits (bf16: 8 significant bits, ~0.03 at a loss of 10). Megatron computes the loss in
-// fp32: cast the logits to f32 first (ops::cast) and the loss and dlogits are f32; cast dlogits back for the
-// 16-bit layers below.
+// [0, valid_cols) — otherwise an error naming the row and token; losses: (N), in a statistics dtype (below).
+//
+// Every op of the cross-entropy family computes in f32 or wider and rounds each result once. Its per-row
+// statistics (losses, row_max's out, sum_exp, target_logit) are in the logits' dtype or, for 16-bit logits,
+// in f32 (cross_entropy_stats_dtype_ok): Megatron computes the loss in fp32, and f32 statistics give that
+// loss straight from the bf16/f16 logits, without an f32 copy of the (N, V) logits — the largest activation
+// of a GPT step. dlogits stays in the logits' dtype, rounded once from its f32 value, which is what casting
+// Megatron's f32 gradient back to bf16 gives. (16-bit statistics would round a loss to 16 bits: bf16 keeps 8
+// significant bits, ~0.03 at a loss of 10.)
+constexpr bool cross_entropy_stats_dtype_ok(DType logits, DType stats) {
+  return stats == logits || (stats == DType::f32 && (logits == DType::bf16 || logits == DType::f16));
+}
+// The statistics dtype to choose: f32 for 16-bit logits, else the logits' own.
+constexpr DType cross_entropy_stats_dtype(DType logits) {
+  return logits == DType::bf16 || logits == DType::f16 ? DType::f32 : logits;
+}
+
 struct CrossEntropyArgs {
   Tensor logits, targets, losses;
   std::int64_t valid_cols = 0;
@@ -242,7 +253,7 @@ inline constexpr OpKey<CrossEntropyBackwardArgs> cross_entropy_backward{"cross_e
 // and cross_entropy_backward.
 
 // out[i] = max_{j < valid_cols} x[i, j]; −∞ when valid_cols = 0 (a slice of vocabulary padding only).
-// x: (N, V) contiguous; out: (N), x's dtype; valid_cols in [0, V].
+// x: (N, V) contiguous; out: (N), a statistics dtype of x's (exact either way); valid_cols in [0, V].
 struct RowMaxArgs {
   Tensor x, out;
   std::int64_t valid_cols = 0;
@@ -254,11 +265,15 @@ inline constexpr OpKey<RowMaxArgs> row_max{"row_max"};
 // count (valid_cols in [0, Vl]). row_max (N) is the global row max (all ranks' row_max, all-reduced with
 // MAX). sum_exp[i] = Σ_{j < valid_cols} exp(logits[i, j] − row_max[i]); target_logit[i] =
 // logits[i, targets[i] − col_offset] when col_offset ≤ targets[i] < col_offset + valid_cols, else 0, so that
-// an all-reduce SUM over the slices gives the target's logit. targets: (N) i32, each ≥ 0 (a negative one is
-// an error naming it). sum_exp, target_logit: (N), logits' dtype. All contiguous.
+// an all-reduce SUM over the slices gives the target's logit. targets: (N) i32, each ≥ 0, and below
+// vocab_size when that is given (> 0: the full vocabulary, at least col_offset + valid_cols unless the slice
+// is all padding) — otherwise an error naming the row and token (a slice cannot tell a target in another
+// slice from one in no slice).
+// row_max, sum_exp, target_logit: (N), one statistics dtype of the logits'. All contiguous.
 struct CrossEntropyPartialArgs {
   Tensor logits, targets, row_max, sum_exp, target_logit;
   std::int64_t col_offset = 0, valid_cols = 0;
+  std::int64_t vocab_size = 0;  // 0: targets are only checked to be ≥ 0
   DType dtype() const { return logits.dtype(); }
 };
 inline constexpr OpKey<CrossEntropyPartialArgs> cross_entropy_partial{"cross_entropy_partial"};
@@ -273,12 +288,14 @@ inline constexpr OpKey<CrossEntropyFromPartsArgs> cross_entropy_from_parts{"cros
 
 // dlogits[i, j] = weight · (exp(logits[i, j] − row_max[i]) / sum_exp[i] − [j + col_offset == targets[i]]) for
 // j < valid_cols, 0 for the padding columns: this slice's columns of cross_entropy_backward's dlogits.
-// Shapes and fields as for cross_entropy_partial; row_max and sum_exp are the all-reduced values; dlogits:
-// (N, Vl), may alias logits (the very same view). targets each ≥ 0 (a negative one is an error naming it).
+// Shapes and fields as for cross_entropy_partial; row_max and sum_exp are the all-reduced values, in one
+// statistics dtype of the logits'; dlogits: (N, Vl), logits' dtype, may alias logits (the very same view).
+// targets checked as for cross_entropy_partial.
 struct CrossEntropyPartialBackwardArgs {
   Tensor logits, targets, row_max, sum_exp, dlogits;
   std::int64_t col_offset = 0, valid_cols = 0;
   double weight = 1.0;
+  std::int64_t vocab_size = 0;  // 0: targets are only checked to be ≥ 0
   DType dtype() const { return dlogits.dtype(); }
 };
 inline constexpr OpKey<CrossEntropyPartialBackwardArgs> cross_entropy_partial_backward{

@@ -14,10 +14,11 @@ namespace mtnlg::cuda::kernels {
 
 // losses[i] = log Σ_{j < valid_cols} exp(logits[i, j]) − logits[i, targets[i]]. logits: (rows, cols), columns
 // at or beyond valid_cols are padding (−∞); targets, losses: (rows). A target outside [0, valid_cols) is
-// reported to `error` (target_out_of_range) and its row's loss is the log-sum-exp alone.
-void launch_cross_entropy(DType dtype, const void* logits, const std::int32_t* targets, void* losses,
-                          std::int64_t rows, std::int64_t cols, std::int64_t valid_cols, KernelError* error,
-                          cudaStream_t stream);
+// reported to `error` (target_out_of_range) and its row's loss is the log-sum-exp alone. losses_dtype:
+// `dtype`, or f32 for 16-bit logits.
+void launch_cross_entropy(DType dtype, DType losses_dtype, const void* logits, const std::int32_t* targets,
+                          void* losses, std::int64_t rows, std::int64_t cols, std::int64_t valid_cols,
+                          KernelError* error, cudaStream_t stream);
 
 // dlogits[i, j] = weight · (softmax(logits[i, :valid_cols])_j − [j == targets[i]]) for j < valid_cols, 0 for
 // the padding columns. dlogits may be logits (in place). Targets as for launch_cross_entropy (an invalid one

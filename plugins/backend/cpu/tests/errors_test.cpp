@@ -126,6 +126,57 @@ TEST_F(CpuErrors, MixedDtypes) {
       ThrowsMessage<Error>(HasSubstr("add: operand a is f64 (4) on cpu but the op runs in f32")));
 }
 
+// The cross-entropy family's per-row statistics: the logits' dtype, or f32 for 16-bit logits, and one dtype
+// for all the statistics of a call.
+TEST_F(CpuErrors, CrossEntropyStatisticsDtype) {
+  const auto t = [&](Shape shape, DType dtype) { return backend->empty(std::move(shape), dtype); };
+  const Tensor targets = t({3}, DType::i32);
+  backend->run(ops::fill, ops::FillArgs{targets, 0.0});
+  backend->run(ops::cross_entropy, ops::CrossEntropyArgs{t({3, 8}, DType::bf16), targets, f32({3}), 8});
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy,
+                     ops::CrossEntropyArgs{t({3, 8}, DType::bf16), targets, t({3}, DType::f16), 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy: losses is f16 (3) on cpu but the logits are bf16; a per-row "
+                    "statistic is in the logits' dtype or f32")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::row_max, ops::RowMaxArgs{f32({3, 8}), t({3}, DType::f64), 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("row_max: out is f64 (3) on cpu but the logits are f32; a per-row statistic "
+                    "is in the logits' dtype (ops::cross_entropy_stats_dtype_ok)")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial,
+                     ops::CrossEntropyPartialArgs{t({3, 8}, DType::f16), targets, t({3}, DType::f16),
+                                                  f32({3}), f32({3}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial: row_max is f16 (3) on cpu but sum_exp is f32 (3) on "
+                    "cpu; the per-row statistics need one dtype")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{t({3, 8}, DType::bf16), targets, f32({3}),
+                                                          t({3}, DType::bf16), t({3, 8}, DType::bf16), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial_backward: row_max is f32 (3) on cpu but sum_exp is "
+                    "bf16 (3) on cpu; the per-row statistics need one dtype")));
+  EXPECT_THAT(
+      [&] {
+        backend->run(ops::cross_entropy_partial_backward,
+                     ops::CrossEntropyPartialBackwardArgs{t({3, 8}, DType::bf16), targets, f32({3}), f32({3}),
+                                                          f32({3, 8}), 0, 8});
+      },
+      ThrowsMessage<Error>(
+          HasSubstr("cross_entropy_partial_backward: operand logits is bf16 (3, 8) on cpu but the "
+                    "op runs in f32")));
+}
+
 TEST_F(CpuErrors, ElementwiseShapes) {
   EXPECT_THAT(
       [&] {
@@ -232,6 +283,45 @@ TEST_F(CpuErrors, TargetInVocabularyPadding) {
       },
       ThrowsMessage<Error>(
           HasSubstr("cross_entropy_backward: targets[2] = 6 is outside [0, valid_cols) = [0, 6)")));
+}
+
+// The vocabulary-parallel pieces given the whole vocabulary's size refuse a target beyond it (on a slice they
+// could not otherwise tell a target of another slice from one of no slice), and a size too small for the
+// slice.
+TEST_F(CpuErrors, TargetBeyondTheVocabularyOfTheSlices) {
+  const Tensor targets = to_device(*backend, {3}, std::vector<std::int32_t>{0, 4, 14});
+  ops::CrossEntropyPartialArgs part{f32({3, 8}), targets, f32({3}), f32({3}), f32({3}), 8, 4, 12};
+  backend->run(ops::fill, ops::FillArgs{part.logits, 0.5});
+  backend->run(ops::fill, ops::FillArgs{part.row_max, 0.5});
+  EXPECT_THAT(
+      [&] { backend->run(ops::cross_entropy_partial, part); },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: targets[2] = 14 is outside the vocabulary "
+                                     "[0, 12) (logits f32 (3, 8) on cpu)")));
+  ops::CrossEntropyPartialBackwardArgs back{part.logits, targets, part.row_max, part.sum_exp, f32({3, 8}),
+                                            8,           4};
+  back.vocab_size = 12;
+  EXPECT_THAT([&] { backend->run(ops::cross_entropy_partial_backward, back); },
+              ThrowsMessage<Error>(HasSubstr("cross_entropy_partial_backward: targets[2] = 14 is outside the "
+                                             "vocabulary [0, 12)")));
+  part.vocab_size = 0;  // unchecked: 14 counts as another slice's
+  backend->run(ops::cross_entropy_partial, part);
+  part.vocab_size = 11;
+  EXPECT_THAT(
+      [&] { backend->run(ops::cross_entropy_partial, part); },
+      ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: vocab_size = 11 is smaller than col_offset + "
+                                     "valid_cols = 12")));
+  part.vocab_size = -1;
+  EXPECT_THAT([&] { backend->run(ops::cross_entropy_partial, part); },
+              ThrowsMessage<Error>(HasSubstr("cross_entropy_partial: vocab_size = -1 is negative")));
+  // A slice of padding only lies beyond the vocabulary (TP 4 over 256 tokens padded to 512): allowed, and
+  // its targets are still checked.
+  part.col_offset = 16;
+  part.valid_cols = 0;
+  part.vocab_size = 12;
+  EXPECT_THAT([&] { backend->run(ops::cross_entropy_partial, part); },
+              ThrowsMessage<Error>(HasSubstr("targets[2] = 14 is outside the vocabulary [0, 12)")));
+  backend->run(ops::fill, ops::FillArgs{targets, 3.0});
+  backend->run(ops::cross_entropy_partial, part);
 }
 
 TEST_F(CpuErrors, GptOpShapes) {

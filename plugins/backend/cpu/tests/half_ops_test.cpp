@@ -350,6 +350,51 @@ TYPED_TEST(CpuHalf, VocabularyParallelCrossEntropy) {
   this->expect(dlogits, Rounding::once_from_double, "cross_entropy_partial_backward");
 }
 
+// 16-bit logits with f32 statistics (Megatron's fp32 loss, without an f32 copy of the logits): both runs
+// round the same double once to f32, so the losses, row maxima, sums and target logits are the f32 kernel's
+// bits; the gradients are 16-bit, rounded once as above.
+TYPED_TEST(CpuHalf, CrossEntropyWithF32Statistics) {
+  const std::int64_t n = 13, v = 57, valid = 50;
+  const Twin logits = this->random({n, v}, 92, -5.0, 5.0), dlogits = this->empty({n, v});
+  const Tensor targets = this->tokens({n}, valid, 93);
+  const auto f32 = [&](Shape shape) { return this->b().empty(std::move(shape), DType::f32); };
+  const auto expect_same_bits = [&](const Tensor& got, const Tensor& want, const char* what) {
+    EXPECT_EQ(to_host<float>(this->b(), got), to_host<float>(this->b(), want))
+        << dtype_name(TestFixture::kDType) << " logits: " << what;
+  };
+  const Tensor losses_half = f32({n}), losses_wide = f32({n});
+  this->b().run(ops::cross_entropy, ops::CrossEntropyArgs{logits.half, targets, losses_half, valid});
+  this->b().run(ops::cross_entropy, ops::CrossEntropyArgs{logits.wide, targets, losses_wide, valid});
+  expect_same_bits(losses_half, losses_wide, "cross_entropy");
+  for (bool h : {true, false})
+    this->b().run(ops::cross_entropy_backward,
+                  ops::CrossEntropyBackwardArgs{logits.in(h), targets, dlogits.in(h), valid, 0.25});
+  this->expect(dlogits, Rounding::once_from_double, "cross_entropy_backward");
+
+  // The vocabulary-parallel pieces on a slice: columns [20, 77) of the full logits, 30 of them vocabulary.
+  const std::int64_t offset = 20, valid_slice = 30;
+  const Tensor slice_targets = this->tokens({n}, 70, 94);
+  const Tensor max_half = f32({n}), max_wide = f32({n});
+  this->b().run(ops::row_max, ops::RowMaxArgs{logits.half, max_half, valid_slice});
+  this->b().run(ops::row_max, ops::RowMaxArgs{logits.wide, max_wide, valid_slice});
+  expect_same_bits(max_half, max_wide, "row_max");
+  const Tensor sum_half = f32({n}), sum_wide = f32({n}), target_half = f32({n}), target_wide = f32({n});
+  this->b().run(ops::cross_entropy_partial,
+                ops::CrossEntropyPartialArgs{logits.half, slice_targets, max_wide, sum_half, target_half,
+                                             offset, valid_slice});
+  this->b().run(ops::cross_entropy_partial,
+                ops::CrossEntropyPartialArgs{logits.wide, slice_targets, max_wide, sum_wide, target_wide,
+                                             offset, valid_slice});
+  expect_same_bits(sum_half, sum_wide, "cross_entropy_partial sum_exp");
+  expect_same_bits(target_half, target_wide, "cross_entropy_partial target_logit");
+  const Twin dslice = this->empty({n, v});
+  for (bool h : {true, false})
+    this->b().run(ops::cross_entropy_partial_backward,
+                  ops::CrossEntropyPartialBackwardArgs{logits.in(h), slice_targets, max_wide, sum_wide,
+                                                       dslice.in(h), offset, valid_slice, 0.5});
+  this->expect(dslice, Rounding::once_from_double, "cross_entropy_partial_backward");
+}
+
 TYPED_TEST(CpuHalf, Dropout) {
   const Twin x = this->random({4, 33}, 110), out = this->empty({4, 33}), dy = this->random({4, 33}, 111);
   for (bool h : {true, false}) {

@@ -1,6 +1,7 @@
 // Conformance of the cross-entropy ops: cross_entropy and cross_entropy_backward over padded vocabularies
 // (out of place and in place), Megatron's vocabulary-parallel pieces on slices of the vocabulary (including a
-// slice of padding only), and targets outside the vocabulary raised at synchronize().
+// slice of padding only), 16-bit logits with f32 statistics (losses, row max, sums), and targets outside the
+// vocabulary raised at synchronize().
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -29,6 +30,8 @@ class LossFixture : public Conformance {
 
 class CrossEntropyConformance : public LossFixture, public ::testing::WithParamInterface<DType> {};
 class VocabParallelCrossEntropyConformance : public LossFixture,
+                                             public ::testing::WithParamInterface<DType> {};
+class CrossEntropyF32StatisticsConformance : public LossFixture,
                                              public ::testing::WithParamInterface<DType> {};
 class CrossEntropyErrors : public LossFixture {};
 
@@ -167,6 +170,61 @@ TEST_P(VocabParallelCrossEntropyConformance, LossesFromPartsMatchCpu) {
 INSTANTIATE_TEST_SUITE_P(AllFloating, VocabParallelCrossEntropyConformance,
                          ::testing::ValuesIn(kFloatingDTypes), dtype_param_name);
 
+// 16-bit logits with f32 statistics, as the GPT head computes its loss: the statistics are held to f32's
+// tolerance (they are computed in f32 from exact inputs and rounded once), the gradients to the logits'.
+TEST_P(CrossEntropyF32StatisticsConformance, MatchesCpu) {
+  const DType dt = GetParam(), stats = DType::f32;
+  for (const LossSize& s : kSizes) {
+    const Pair logits = random({s.rows, s.cols}, dt, -4.0, 4.0);
+    const Pair targets = tokens({s.rows}, static_cast<std::int32_t>(s.valid_cols));
+    const Pair losses = output({s.rows}, stats);
+    run_both(ops::cross_entropy, [&](Tensor Pair::*on) {
+      return ops::CrossEntropyArgs{logits.*on, targets.*on, losses.*on, s.valid_cols};
+    });
+    expect_close(losses, stats, "cross_entropy f32 losses " + describe(s));
+
+    // Two slices of the columns, the second in place; the global max and sum from the first pass's CPU side.
+    const std::int64_t half = s.cols / 2;
+    if (half == 0) continue;
+    const Pair row_max = output({s.rows}, stats);
+    run_both(ops::row_max, [&](Tensor Pair::*on) {
+      return ops::RowMaxArgs{logits.*on, row_max.*on, s.valid_cols};
+    });
+    expect_close(row_max, stats, "row_max f32 out " + describe(s));
+    std::vector<double> sum(static_cast<std::size_t>(s.rows));
+    const std::vector<double> max = cpu_values(row_max.cpu);
+    for (std::int64_t r = 0; r < s.rows; ++r)
+      for (std::int64_t j = 0; j < s.valid_cols; ++j)
+        sum[r] += std::exp(logits.values[r * s.cols + j] - max[r]);
+    const Pair global_max = from_values({s.rows}, stats, max), sum_exp = from_values({s.rows}, stats, sum);
+    for (std::int64_t rank = 0; rank < 2; ++rank) {
+      const std::int64_t col_offset = rank * half, cols = rank == 0 ? half : s.cols - half;
+      const std::int64_t valid_cols = std::clamp<std::int64_t>(s.valid_cols - col_offset, 0, cols);
+      std::vector<double> slice(static_cast<std::size_t>(s.rows * cols));
+      for (std::int64_t r = 0; r < s.rows; ++r)
+        std::copy_n(logits.values.begin() + r * s.cols + col_offset, cols, slice.begin() + r * cols);
+      const Pair part = from_values({s.rows, cols}, dt, slice);
+      const std::string what = str(" ", describe(s), " columns [", col_offset, ", ", col_offset + cols, ")");
+      const Pair local_sum = output({s.rows}, stats), target_logit = output({s.rows}, stats);
+      run_both(ops::cross_entropy_partial, [&](Tensor Pair::*on) {
+        return ops::CrossEntropyPartialArgs{part.*on,         targets.*on, global_max.*on, local_sum.*on,
+                                            target_logit.*on, col_offset,  valid_cols};
+      });
+      expect_close(local_sum, stats, "cross_entropy_partial f32 sum_exp" + what);
+      expect_close(target_logit, stats, "cross_entropy_partial f32 target_logit" + what);
+      const Pair dlogits = rank == 1 ? part : output({s.rows, cols}, dt);
+      run_both(ops::cross_entropy_partial_backward, [&](Tensor Pair::*on) {
+        return ops::CrossEntropyPartialBackwardArgs{part.*on,    targets.*on, global_max.*on, sum_exp.*on,
+                                                    dlogits.*on, col_offset,  valid_cols,     0.5};
+      });
+      expect_close(dlogits, dt, "cross_entropy_partial_backward with f32 statistics" + what);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(SixteenBit, CrossEntropyF32StatisticsConformance,
+                         ::testing::Values(DType::bf16, DType::f16), dtype_param_name);
+
 // Queues `run_op` (an op with a bad target) and expects synchronize() to raise an error naming `bad_target`.
 template <class RunOp>
 void expect_raised_at_synchronize(CudaBackend& backend, RunOp run_op, const std::string& bad_target) {
@@ -224,6 +282,26 @@ TEST_F(CrossEntropyErrors, TargetOutsideTheVocabularyIsRaisedAtSynchronize) {
                                                        sum_exp.gpu, dlogits.gpu, 0, valid_cols});
       },
       "-3");
+
+  // Given the whole vocabulary's size, a target beyond it is an error on any slice.
+  expect_raised_at_synchronize(
+      gpu(),
+      [&] {
+        ops::CrossEntropyPartialArgs args{
+            logits.gpu, padding_target.gpu, row_max.gpu, local_sum.gpu, target_logit.gpu, 0, 25152};
+        args.vocab_size = valid_cols;
+        gpu().run(ops::cross_entropy_partial, args);
+      },
+      "50300");
+  expect_raised_at_synchronize(
+      gpu(),
+      [&] {
+        ops::CrossEntropyPartialBackwardArgs args{
+            logits.gpu, padding_target.gpu, row_max.gpu, sum_exp.gpu, dlogits.gpu, 0, valid_cols};
+        args.vocab_size = valid_cols;
+        gpu().run(ops::cross_entropy_partial_backward, args);
+      },
+      "50300");
 
   // The error is cleared: a valid op runs and matches the CPU.
   const Pair targets = tokens({rows}, static_cast<std::int32_t>(valid_cols));

@@ -13,10 +13,10 @@
 #include "mtnlg/backend.hpp"
 #include "mtnlg/str.hpp"
 
+#include "adamw_fixture.hpp"
 #include "adamw_optimizer.hpp"
-#include "cpu_backend.hpp"
 
-namespace mtnlg::optim {
+namespace mtnlg::optim::test {
 namespace {
 
 using ::testing::AllOf;
@@ -24,39 +24,6 @@ using ::testing::DoubleNear;
 using ::testing::HasSubstr;
 using ::testing::Pointwise;
 using ::testing::ThrowsMessage;
-
-std::unique_ptr<cpu::CpuBackend> make_backend() {
-  Table params;
-  params.set("threads", Value(std::int64_t{2}));
-  params.set("deferred", Value(false));
-  const Table recipe;
-  auto backend = std::make_unique<cpu::CpuBackend>(CreateArgs{params, recipe});
-  backend->set_component_label("backend 'cpu'");
-  return backend;
-}
-
-struct Keys {
-  double lr = 1e-2, beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.1;
-};
-
-// Every key set, as the host would after filling defaults; `at` is where the keys "were written".
-Table adamw_params(const Keys& k, const SourcePos& at = {}) {
-  Table t;
-  t.set("lr", Value(k.lr, at));
-  t.set("beta1", Value(k.beta1, at));
-  t.set("beta2", Value(k.beta2, at));
-  t.set("eps", Value(k.eps, at));
-  t.set("weight_decay", Value(k.weight_decay, at));
-  return t;
-}
-
-std::unique_ptr<AdamWOptimizer> make_adamw(const Keys& k) {
-  const Table params = adamw_params(k);
-  const Table recipe;
-  auto opt = std::make_unique<AdamWOptimizer>(CreateArgs{params, recipe});
-  opt->set_component_label("optimizer 'adamw'");
-  return opt;
-}
 
 // The reference: one parameter's AdamW state in f64, the formula of ops.hpp written out.
 struct RefParam {
@@ -75,31 +42,6 @@ struct RefParam {
     }
   }
 };
-
-// Deterministic, sign-mixed values of varied magnitude (no RNG needed for a test this small).
-std::vector<double> values(std::size_t n, double phase) {
-  std::vector<double> out(n);
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = std::sin(1.7 * static_cast<double>(i) + phase) * (0.5 + 0.1 * i);
-  return out;
-}
-
-template <class T>
-Tensor upload(Backend& backend, const Shape& shape, const std::vector<double>& v) {
-  Tensor t = backend.empty(shape, dtype_of<T>());
-  std::vector<T> narrow(v.begin(), v.end());
-  backend.upload(t, narrow.data());
-  backend.synchronize();
-  return t;
-}
-
-template <class T>
-std::vector<double> download(Backend& backend, const Tensor& t) {
-  std::vector<T> out(static_cast<std::size_t>(t.numel()));
-  backend.download(out.data(), t);
-  backend.synchronize();
-  return {out.begin(), out.end()};
-}
 
 template <class T>
 void expect_three_steps_match_reference() {
@@ -246,4 +188,4 @@ TEST(AdamW, RejectsStepZeroAndIntegerParameters) {
 }
 
 }  // namespace
-}  // namespace mtnlg::optim
+}  // namespace mtnlg::optim::test

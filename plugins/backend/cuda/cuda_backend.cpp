@@ -14,6 +14,11 @@ namespace mtnlg::cuda {
 
 namespace {
 
+// Pinned upload buffers: 4 × 4 MiB covers a step's tokens and targets (micro-batch 32 × 2048 × 4 bytes = 256
+// KiB each) several steps ahead.
+constexpr std::size_t kStagingSlotBytes = std::size_t{4} << 20;
+constexpr int kStagingSlots = 4;
+
 // The node-local rank from the launcher (mpirun, srun, torchrun-style), or 0: picks this rank's GPU.
 int local_rank() {
   for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID", "LOCAL_RANK"})
@@ -85,6 +90,7 @@ CudaBackend::CudaBackend(const CreateArgs& args) {
   MTNLG_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&error_host_), sizeof(KernelError)), device_);
   std::memset(static_cast<void*>(error_host_), 0, sizeof(KernelError));
   allocator_ = std::make_unique<DeviceAllocator>(device_);
+  staging_ = std::make_unique<PinnedStaging>(device_, kStagingSlotBytes, kStagingSlots);
 
   register_gemm_ops(ops());
   register_elementwise_ops(ops());
@@ -108,6 +114,7 @@ CudaBackend::~CudaBackend() {
   if (stream_ != nullptr) cudaStreamSynchronize(stream_);
   if (profiler_) profiler_->write_report();
   profiler_.reset();
+  staging_.reset();
   allocator_.reset();
   if (error_record_ != nullptr) cudaFree(error_record_);
   if (error_host_ != nullptr) cudaFreeHost(error_host_);
@@ -128,11 +135,13 @@ void check_device_copy(const char* what, const Tensor& t, const void* host, Devi
 }
 }  // namespace
 
-// Pageable host memory: the driver stages the copy, so `src` may change as soon as the call returns, which
-// the Backend contract (valid until synchronize) allows for.
+// Small uploads (a step's tokens and targets) through pinned buffers, so the host does not wait for the
+// stream; larger ones from pageable memory, which the driver stages. Either way `src` may change as soon as
+// the call returns, which the Backend contract (valid until synchronize) allows for.
 void CudaBackend::do_upload(const Tensor& dst, const void* src) {
   check_device_copy("upload", dst, src, device());
   if (dst.nbytes() == 0) return;
+  if (staging_->upload(dst.data(), src, dst.nbytes(), stream_)) return;
   MTNLG_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src, dst.nbytes(), cudaMemcpyHostToDevice, stream_), device_);
 }
 

@@ -5,6 +5,8 @@
 // kernel reported (a token outside the vocabulary) as the CPU backend would have at the op.
 //
 // Recipe keys (declared in plugin.cpp, documented in README.md): device, tf32, attention, profile_ops.
+// Uploads of up to 4 MiB go through pinned host buffers (pinned_staging.hpp), larger ones straight from the
+// caller's pageable memory.
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
@@ -18,6 +20,7 @@
 
 #include "device_allocator.hpp"
 #include "op_profiler.hpp"
+#include "pinned_staging.hpp"
 
 namespace mtnlg::cuda {
 
@@ -67,6 +70,7 @@ class CudaBackend final : public Backend {
   KernelError* error_host_ = nullptr;           // pinned host copy, read after the stream drains
   std::unique_ptr<DeviceAllocator> allocator_;  // after the stream: freed before it
   std::unique_ptr<OpProfiler> profiler_;        // written out once the stream has drained
+  std::unique_ptr<PinnedStaging> staging_;      // small uploads; freed once the stream has drained
 };
 
 }  // namespace mtnlg::cuda

@@ -26,6 +26,8 @@ class LossFixture : public Conformance {
     gpu().run(key, make(&Pair::gpu));
     cpu().run(key, make(&Pair::cpu));
   }
+  // cross_entropy's losses, in losses_dtype, for logits of dtype dt, over every size.
+  void expect_losses_match(DType dt, DType losses_dtype);
 };
 
 class CrossEntropyConformance : public LossFixture, public ::testing::WithParamInterface<DType> {};
@@ -45,17 +47,47 @@ std::string describe(const LossSize& s) {
   return str("N=", s.rows, " V=", s.cols, " valid_cols=", s.valid_cols);
 }
 
-TEST_P(CrossEntropyConformance, LossesMatchCpu) {
-  const DType dt = GetParam();
+// Columns [offset, offset + width) of a (rows, cols) row-major matrix.
+std::vector<double> column_slice(const std::vector<double>& m, std::int64_t rows, std::int64_t cols,
+                                 std::int64_t offset, std::int64_t width) {
+  std::vector<double> slice(static_cast<std::size_t>(rows * width));
+  for (std::int64_t r = 0; r < rows; ++r)
+    std::copy_n(m.begin() + r * cols + offset, width, slice.begin() + r * width);
+  return slice;
+}
+
+// Per row of a (rows, cols) matrix, over its first valid_cols columns: the max and Σ exp(x − max) in f64, as
+// the vocabulary-parallel all-reduces would give them.
+struct GlobalRowStats {
+  std::vector<double> max, sum_exp;
+};
+GlobalRowStats global_row_stats(const std::vector<double>& m, std::int64_t rows, std::int64_t cols,
+                                std::int64_t valid_cols) {
+  GlobalRowStats g{std::vector<double>(static_cast<std::size_t>(rows)),
+                   std::vector<double>(static_cast<std::size_t>(rows))};
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const double* row = m.data() + r * cols;
+    g.max[r] = *std::max_element(row, row + valid_cols);
+    for (std::int64_t j = 0; j < valid_cols; ++j) g.sum_exp[r] += std::exp(row[j] - g.max[r]);
+  }
+  return g;
+}
+
+void LossFixture::expect_losses_match(DType dt, DType losses_dtype) {
   for (const LossSize& s : kSizes) {
     const Pair logits = random({s.rows, s.cols}, dt, -4.0, 4.0);
     const Pair targets = tokens({s.rows}, static_cast<std::int32_t>(s.valid_cols));
-    const Pair losses = output({s.rows}, dt);
+    const Pair losses = output({s.rows}, losses_dtype);
     run_both(ops::cross_entropy, [&](Tensor Pair::*on) {
       return ops::CrossEntropyArgs{logits.*on, targets.*on, losses.*on, s.valid_cols};
     });
-    expect_close(losses, dt, "cross_entropy losses " + describe(s));
+    expect_close(losses, losses_dtype,
+                 str("cross_entropy ", dtype_name(losses_dtype), " losses ", describe(s)));
   }
+}
+
+TEST_P(CrossEntropyConformance, LossesMatchCpu) {
+  expect_losses_match(GetParam(), GetParam());
 }
 
 TEST_P(CrossEntropyConformance, GradientMatchesCpu) {
@@ -107,13 +139,9 @@ TEST_P(VocabParallelCrossEntropyConformance, SlicesMatchCpu) {
   for (const VocabSplit& split : kSplits) {
     const std::vector<double> full = random({split.rows, split.cols}, dt, -4.0, 4.0).values;
     const Pair targets = tokens({split.rows}, static_cast<std::int32_t>(split.valid_cols));
-    std::vector<double> max(static_cast<std::size_t>(split.rows)), sum(static_cast<std::size_t>(split.rows));
-    for (std::int64_t r = 0; r < split.rows; ++r) {
-      const double* row = full.data() + r * split.cols;
-      max[r] = *std::max_element(row, row + split.valid_cols);
-      for (std::int64_t j = 0; j < split.valid_cols; ++j) sum[r] += std::exp(row[j] - max[r]);
-    }
-    const Pair row_max = from_values({split.rows}, dt, max), sum_exp = from_values({split.rows}, dt, sum);
+    const GlobalRowStats g = global_row_stats(full, split.rows, split.cols, split.valid_cols);
+    const Pair row_max = from_values({split.rows}, dt, g.max),
+               sum_exp = from_values({split.rows}, dt, g.sum_exp);
 
     const std::int64_t slice_cols = split.cols / split.ranks;
     for (std::int64_t rank = 0; rank < split.ranks; ++rank) {
@@ -121,10 +149,8 @@ TEST_P(VocabParallelCrossEntropyConformance, SlicesMatchCpu) {
       const std::int64_t valid_cols = std::clamp<std::int64_t>(split.valid_cols - col_offset, 0, slice_cols);
       const std::string what = str(" N=", split.rows, " columns [", col_offset, ", ", col_offset + slice_cols,
                                    ") of ", split.cols, ", valid_cols=", valid_cols);
-      std::vector<double> slice(static_cast<std::size_t>(split.rows * slice_cols));
-      for (std::int64_t r = 0; r < split.rows; ++r)
-        std::copy_n(full.begin() + r * split.cols + col_offset, slice_cols, slice.begin() + r * slice_cols);
-      const Pair logits = from_values({split.rows, slice_cols}, dt, slice);
+      const Pair logits = from_values({split.rows, slice_cols}, dt,
+                                      column_slice(full, split.rows, split.cols, col_offset, slice_cols));
 
       const Pair local_max = output({split.rows}, dt);
       run_both(ops::row_max, [&](Tensor Pair::*on) {
@@ -174,36 +200,26 @@ INSTANTIATE_TEST_SUITE_P(AllFloating, VocabParallelCrossEntropyConformance,
 // tolerance (they are computed in f32 from exact inputs and rounded once), the gradients to the logits'.
 TEST_P(CrossEntropyF32StatisticsConformance, MatchesCpu) {
   const DType dt = GetParam(), stats = DType::f32;
+  expect_losses_match(dt, stats);
   for (const LossSize& s : kSizes) {
-    const Pair logits = random({s.rows, s.cols}, dt, -4.0, 4.0);
-    const Pair targets = tokens({s.rows}, static_cast<std::int32_t>(s.valid_cols));
-    const Pair losses = output({s.rows}, stats);
-    run_both(ops::cross_entropy, [&](Tensor Pair::*on) {
-      return ops::CrossEntropyArgs{logits.*on, targets.*on, losses.*on, s.valid_cols};
-    });
-    expect_close(losses, stats, "cross_entropy f32 losses " + describe(s));
-
-    // Two slices of the columns, the second in place; the global max and sum from the first pass's CPU side.
+    // Two slices of the columns, the second in place, given the global max and sum.
     const std::int64_t half = s.cols / 2;
     if (half == 0) continue;
+    const Pair logits = random({s.rows, s.cols}, dt, -4.0, 4.0);
+    const Pair targets = tokens({s.rows}, static_cast<std::int32_t>(s.valid_cols));
     const Pair row_max = output({s.rows}, stats);
     run_both(ops::row_max, [&](Tensor Pair::*on) {
       return ops::RowMaxArgs{logits.*on, row_max.*on, s.valid_cols};
     });
     expect_close(row_max, stats, "row_max f32 out " + describe(s));
-    std::vector<double> sum(static_cast<std::size_t>(s.rows));
-    const std::vector<double> max = cpu_values(row_max.cpu);
-    for (std::int64_t r = 0; r < s.rows; ++r)
-      for (std::int64_t j = 0; j < s.valid_cols; ++j)
-        sum[r] += std::exp(logits.values[r * s.cols + j] - max[r]);
-    const Pair global_max = from_values({s.rows}, stats, max), sum_exp = from_values({s.rows}, stats, sum);
+    const GlobalRowStats g = global_row_stats(logits.values, s.rows, s.cols, s.valid_cols);
+    const Pair global_max = from_values({s.rows}, stats, g.max),
+               sum_exp = from_values({s.rows}, stats, g.sum_exp);
     for (std::int64_t rank = 0; rank < 2; ++rank) {
       const std::int64_t col_offset = rank * half, cols = rank == 0 ? half : s.cols - half;
       const std::int64_t valid_cols = std::clamp<std::int64_t>(s.valid_cols - col_offset, 0, cols);
-      std::vector<double> slice(static_cast<std::size_t>(s.rows * cols));
-      for (std::int64_t r = 0; r < s.rows; ++r)
-        std::copy_n(logits.values.begin() + r * s.cols + col_offset, cols, slice.begin() + r * cols);
-      const Pair part = from_values({s.rows, cols}, dt, slice);
+      const Pair part =
+          from_values({s.rows, cols}, dt, column_slice(logits.values, s.rows, s.cols, col_offset, cols));
       const std::string what = str(" ", describe(s), " columns [", col_offset, ", ", col_offset + cols, ")");
       const Pair local_sum = output({s.rows}, stats), target_logit = output({s.rows}, stats);
       run_both(ops::cross_entropy_partial, [&](Tensor Pair::*on) {

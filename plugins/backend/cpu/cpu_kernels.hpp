@@ -121,11 +121,11 @@ double load_double(T v) {
 // rounded to 16 bits directly, not through float (mtnlg/half.hpp says why).
 template <class T, class V>
 T store(V v) {
-  static_assert(std::is_floating_point_v<V>);
+  static_assert(std::is_same_v<V, float> || std::is_same_v<V, double>);
   if constexpr (std::is_same_v<T, bf16>)
-    return to_bf16(static_cast<double>(v));
+    return to_bf16(v);
   else if constexpr (std::is_same_v<T, f16>)
-    return to_f16(static_cast<double>(v));
+    return to_f16(v);
   else
     return static_cast<T>(v);
 }

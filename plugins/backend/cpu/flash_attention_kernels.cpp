@@ -6,6 +6,7 @@
 // ops::flash_attention_lse_dtype: f64 for f64 operands, f32 for f32, bf16 and f16 ones.
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <limits>
 #include <vector>
 
@@ -19,17 +20,48 @@ namespace {
 
 template <class T>
 double dot(const T* a, const T* b, std::int64_t d) {
-  double sum = 0.0;
-  for (std::int64_t c = 0; c < d; ++c) sum += load_double(a[c]) * load_double(b[c]);
-  return sum;
+  // Four partial sums (element c into sum c mod 4, combined pairwise at the end): one running sum would make
+  // every addition wait for the previous one, and this is the kernels' innermost loop. The order is fixed,
+  // so the result still depends on nothing but the operands.
+  double sums[4] = {0.0, 0.0, 0.0, 0.0};
+  std::int64_t c = 0;
+  for (; c + 4 <= d; c += 4)
+    for (int lane = 0; lane < 4; ++lane) sums[lane] += load_double(a[c + lane]) * load_double(b[c + lane]);
+  for (; c < d; ++c) sums[c % 4] += load_double(a[c]) * load_double(b[c]);
+  return (sums[0] + sums[1]) + (sums[2] + sums[3]);
 }
+
+// The inputs as the loops read them: f32 and f64 tensors in place; bf16 and f16 ones widened to f32 once per
+// call (exact, so the same results). The loops read each key row once per later query: widening it there
+// every time made the 16-bit kernels 2-5× slower than the f32 one.
+template <class T>
+class Inputs {
+ public:
+  const compute_t<T>* operator()(const Tensor& t, ThreadPool& pool) {
+    if constexpr (std::is_same_v<T, compute_t<T>>) {
+      return t.data_as<T>();
+    } else {
+      const T* src = t.data_as<T>();
+      std::vector<float>& wide = copies_.emplace_back(static_cast<std::size_t>(t.numel()));
+      float* dst = wide.data();
+      pool.parallel_for(t.numel(), kElementwiseGrain, [=](std::int64_t i0, std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) dst[i] = load(src[i]);
+      });
+      return dst;
+    }
+  }
+
+ private:
+  std::deque<std::vector<float>> copies_;
+};
 
 // Row r = bh·T + i of (BH, T, ·) is query i of head bh; its head's key 0 is row r − i.
 template <class T>
 void flash_attention_typed(const ops::FlashAttentionArgs& args, ThreadPool& pool) {
-  const T* q = args.q.data_as<T>();                      // (BH, T, d)
-  const T* k = args.k.data_as<T>();                      // (BH, T, d)
-  const T* v = args.v.data_as<T>();                      // (BH, T, d)
+  Inputs<T> input;
+  const compute_t<T>* q = input(args.q, pool);           // (BH, T, d)
+  const compute_t<T>* k = input(args.k, pool);           // (BH, T, d)
+  const compute_t<T>* v = input(args.v, pool);           // (BH, T, d)
   T* out = args.out.data_as<T>();                        // (BH, T, d)
   compute_t<T>* lse = args.lse.data_as<compute_t<T>>();  // (BH, T)
   const std::int64_t t_len = args.q.dim(1), d = args.q.dim(2), rows = args.q.dim(0) * t_len;
@@ -50,7 +82,7 @@ void flash_attention_typed(const ops::FlashAttentionArgs& args, ThreadPool& pool
       for (std::int64_t j = 0; j <= i; ++j) {
         const double e = std::exp(s[j] - max);
         sum += e;
-        const T* vj = v + (key0 + j) * d;
+        const compute_t<T>* vj = v + (key0 + j) * d;
         for (std::int64_t c = 0; c < d; ++c) acc[c] += e * load_double(vj[c]);
       }
       for (std::int64_t c = 0; c < d; ++c) out[r * d + c] = store<T>(acc[c] / sum);
@@ -66,12 +98,13 @@ void flash_attention_kernel(const ops::FlashAttentionArgs& args, ExecContext& ct
 
 template <class T>
 void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args, ThreadPool& pool) {
-  const T* q = args.q.data_as<T>();                            // (BH, T, d)
-  const T* k = args.k.data_as<T>();                            // (BH, T, d)
-  const T* v = args.v.data_as<T>();                            // (BH, T, d)
-  const T* out = args.out.data_as<T>();                        // (BH, T, d)
+  Inputs<T> input;
+  const compute_t<T>* q = input(args.q, pool);                 // (BH, T, d)
+  const compute_t<T>* k = input(args.k, pool);                 // (BH, T, d)
+  const compute_t<T>* v = input(args.v, pool);                 // (BH, T, d)
+  const compute_t<T>* out = input(args.out, pool);             // (BH, T, d)
   const compute_t<T>* lse = args.lse.data_as<compute_t<T>>();  // (BH, T)
-  const T* dout = args.dout.data_as<T>();                      // (BH, T, d)
+  const compute_t<T>* dout = input(args.dout, pool);           // (BH, T, d)
   T* dq = args.dq.data_as<T>();                                // (BH, T, d)
   T* dk = args.dk.data_as<T>();                                // (BH, T, d)
   T* dv = args.dv.data_as<T>();                                // (BH, T, d)
@@ -98,7 +131,7 @@ void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args,
       for (std::int64_t j = 0; j <= i; ++j) {
         double p, ds;
         p_ds(r, key0 + j, p, ds);
-        const T* kj = k + (key0 + j) * d;
+        const compute_t<T>* kj = k + (key0 + j) * d;
         for (std::int64_t c = 0; c < d; ++c) acc[c] += ds * load_double(kj[c]);
       }
       for (std::int64_t c = 0; c < d; ++c) dq[r * d + c] = store<T>(scale * acc[c]);
@@ -115,8 +148,8 @@ void flash_attention_backward_typed(const ops::FlashAttentionBackwardArgs& args,
       for (std::int64_t i = j; i < t_len; ++i) {
         double p, ds;
         p_ds(query0 + i, r, p, ds);
-        const T* qi = q + (query0 + i) * d;
-        const T* douti = dout + (query0 + i) * d;
+        const compute_t<T>* qi = q + (query0 + i) * d;
+        const compute_t<T>* douti = dout + (query0 + i) * d;
         for (std::int64_t c = 0; c < d; ++c) {
           dv_acc[c] += p * load_double(douti[c]);
           dk_acc[c] += ds * load_double(qi[c]);

@@ -1,12 +1,14 @@
 // gemm on the CPU: OpenBLAS sgemm/dgemm (row-major), one call per batch entry. Strided views work without a
 // copy: a slice of a wider matrix only changes the leading dimension (lda/ldb/ldc); the batch stride is
 // applied to the base pointer. OpenBLAS parallelises inside each call with its own threads. bf16 and f16
-// have no BLAS: their operands are widened to f32, multiplied by sgemm, and the product rounded once.
+// have no BLAS: tiles of their operands are widened to f32, multiplied by sgemm, and the product rounded
+// once.
 #include <cblas.h>
 
 #include <algorithm>
 #include <climits>
 #include <type_traits>
+#include <vector>
 
 #include "mtnlg/ops.hpp"
 
@@ -73,49 +75,84 @@ void gemm_typed(const ops::GemmArgs& args, const ops::GemmDims& d) {
   }
 }
 
-// Calls f(stored row, contiguous row) for every row of the stored matrices of t ((rows, cols) or a batch of
-// them): the layout of a gemm operand, whose last dimension has stride 1.
-template <class T, class F>
-void for_each_matrix_row(const Tensor& t, ThreadPool& pool, F&& f) {
-  const std::int64_t rows = t.dim(-2), cols = t.dim(-1), batch = t.ndim() == 3 ? t.dim(0) : 1;
-  const std::int64_t row_stride = t.strides()[t.ndim() - 2], batch_step = batch_stride(t);
-  T* base = t.data_as<std::remove_const_t<T>>();
-  pool.parallel_for(batch * rows, row_grain(cols), [&](std::int64_t r0, std::int64_t r1) {
-    for (std::int64_t r = r0; r < r1; ++r)
-      f(base + (r / rows) * batch_step + (r % rows) * row_stride, r * cols);
-  });
-}
+// The f32 tiles a 16-bit gemm multiplies: op(a) is widened kTileRows × kTileDepth at a time, op(b)
+// kTileDepth × kTileCols, and c is summed in f32 kTileRows × kTileCols at a time, then rounded once. A whole
+// operand's f32 copy would cost twice its own memory (the LM head's logits are the largest tensor of a step)
+// and a page fault per 4 KiB of it every call; tiles stay in cache. Each operand is widened once per tile of
+// the other's free dimension: (1/kTileRows + 1/kTileCols) conversions per multiply-add.
+constexpr std::int64_t kTileRows = 512, kTileCols = 512, kTileDepth = 1024;
 
-// A gemm operand of a 16-bit dtype as a contiguous f32 host tensor (exact). The scratch is not the backend's
-// memory, so alloc_stats, and the meta backend's prediction of it, count only the caller's tensors.
+// Rows [r0, r0 + rows) × columns [c0, c0 + cols) of a stored matrix (leading dimension ld) as a contiguous
+// f32 block (exact).
 template <class T>
-Tensor widen_operand(const Tensor& t, ThreadPool& pool) {
-  Tensor wide = host_tensor(t.shape(), DType::f32);
-  float* out = wide.data_as<float>();
-  const std::int64_t cols = t.dim(-1);
-  for_each_matrix_row<const T>(t, pool, [&](const T* row, std::int64_t first) {
-    for (std::int64_t j = 0; j < cols; ++j) out[first + j] = load(row[j]);
+void widen_block(const T* stored, std::int64_t ld, std::int64_t r0, std::int64_t rows, std::int64_t c0,
+                 std::int64_t cols, float* out, ThreadPool& pool) {
+  pool.parallel_for(rows, row_grain(cols), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const T* src = stored + (r0 + r) * ld + c0;
+      float* dst = out + r * cols;
+      for (std::int64_t j = 0; j < cols; ++j) dst[j] = load(src[j]);
+    }
   });
-  return wide;
 }
 
-// bf16/f16: c = alpha·a·b + beta·c by sgemm on f32 copies of the operands (c's stored values when beta ≠ 0),
-// then c rounded once: exactly the f32 kernel on the 16-bit values, rounded.
+// bf16/f16: c = alpha·op(a)·op(b) + beta·c by sgemm on f32 tiles of the operands, rounded once into c. Up to
+// kTileRows × kTileCols × kTileDepth this is one sgemm on the widened operands, exactly; beyond, the depth is
+// summed in f32 over kTileDepth blocks in order (c's tile starts from beta·c, then each block adds to it).
 template <class T>
 void gemm_emulated(const ops::GemmArgs& args, const ops::GemmDims& d, ThreadPool& pool) {
   if (d.batch == 0 || d.m == 0 || d.n == 0) return;
-  ops::GemmArgs wide = args;
-  wide.a = widen_operand<T>(args.a, pool);
-  wide.b = widen_operand<T>(args.b, pool);
-  // With beta = 0 neither BLAS nor gemm_typed reads c, so it needs no copy (and its old contents, perhaps
-  // uninitialised, cannot leak NaNs).
-  wide.c = args.beta == 0.0 ? host_tensor(args.c.shape(), DType::f32) : widen_operand<T>(args.c, pool);
-  gemm_typed<float>(wide, d);
-  const float* product = wide.c.data_as<float>();
-  const std::int64_t cols = args.c.dim(-1);
-  for_each_matrix_row<T>(args.c, pool, [&](T* row, std::int64_t first) {
-    for (std::int64_t j = 0; j < cols; ++j) row[j] = store<T>(product[first + j]);
-  });
+  const T* a = args.a.data_as<T>();
+  const T* b = args.b.data_as<T>();
+  T* c = args.c.data_as<T>();
+  const std::int64_t lda = leading_dim(args.a), ldb = leading_dim(args.b), ldc = leading_dim(args.c);
+  const std::int64_t a_step = batch_stride(args.a), b_step = batch_stride(args.b),
+                     c_step = batch_stride(args.c);
+  const auto alpha = static_cast<float>(args.alpha), beta = static_cast<float>(args.beta);
+  const std::int64_t tile_m = std::min(d.m, kTileRows), tile_n = std::min(d.n, kTileCols),
+                     tile_k = std::min(d.k, kTileDepth);
+  std::vector<float> a_tile(static_cast<std::size_t>(tile_m * tile_k)),
+      b_tile(static_cast<std::size_t>(tile_k * tile_n)), c_tile(static_cast<std::size_t>(tile_m * tile_n));
+  for (std::int64_t bi = 0; bi < d.batch; ++bi) {
+    const T* a_mat = a + bi * a_step;
+    const T* b_mat = b + bi * b_step;
+    T* c_mat = c + bi * c_step;
+    for (std::int64_t i0 = 0; i0 < d.m; i0 += kTileRows) {
+      const std::int64_t mb = std::min(kTileRows, d.m - i0);
+      for (std::int64_t j0 = 0; j0 < d.n; j0 += kTileCols) {
+        const std::int64_t nb = std::min(kTileCols, d.n - j0);
+        // With beta = 0, c is never read (its old contents, perhaps uninitialised, cannot leak NaNs).
+        if (beta != 0.0f) widen_block(c_mat, ldc, i0, mb, j0, nb, c_tile.data(), pool);
+        if (d.k == 0) {  // an empty sum: c = beta·c (sgemm requires lda >= 1 with K = 0)
+          for (std::int64_t i = 0; i < mb * nb; ++i) c_tile[i] = beta == 0.0f ? 0.0f : beta * c_tile[i];
+        }
+        for (std::int64_t k0 = 0; k0 < d.k; k0 += kTileDepth) {
+          const std::int64_t kb = std::min(kTileDepth, d.k - k0);
+          // op(a)'s block (rows i0.., depth k0..) is stored as a's (k0.., i0..) block when a is transposed;
+          // the tile keeps the stored orientation and sgemm transposes it.
+          if (args.trans_a)
+            widen_block(a_mat, lda, k0, kb, i0, mb, a_tile.data(), pool);
+          else
+            widen_block(a_mat, lda, i0, mb, k0, kb, a_tile.data(), pool);
+          if (args.trans_b)
+            widen_block(b_mat, ldb, j0, nb, k0, kb, b_tile.data(), pool);
+          else
+            widen_block(b_mat, ldb, k0, kb, j0, nb, b_tile.data(), pool);
+          blas_gemm(args.trans_a, args.trans_b, static_cast<int>(mb), static_cast<int>(nb),
+                    static_cast<int>(kb), alpha, a_tile.data(), static_cast<int>(args.trans_a ? mb : kb),
+                    b_tile.data(), static_cast<int>(args.trans_b ? kb : nb), k0 == 0 ? beta : 1.0f,
+                    c_tile.data(), static_cast<int>(nb));
+        }
+        pool.parallel_for(mb, row_grain(nb), [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t i = begin; i < end; ++i) {
+            T* dst = c_mat + (i0 + i) * ldc + j0;
+            const float* src = c_tile.data() + i * nb;
+            for (std::int64_t j = 0; j < nb; ++j) dst[j] = store<T>(src[j]);
+          }
+        });
+      }
+    }
+  }
 }
 
 void gemm_kernel(const ops::GemmArgs& args, ExecContext& ctx) {

@@ -214,6 +214,60 @@ TYPED_TEST(CpuHalf, GemmIsSgemmOnTheWidenedOperandsRounded) {
   this->expect(c, Rounding::exact, "gemm on strided views (rows 0 and 10 untouched)");
 }
 
+// Past one tile (512 rows or columns of c, 1024 of depth) the 16-bit gemm multiplies f32 tiles and sums the
+// depth in f32 block by block, so it is held to the f64 product within f32 summation error and one 16-bit
+// rounding, every element (c is NaN-poisoned where beta = 0, so an element left unwritten fails).
+TYPED_TEST(CpuHalf, GemmBeyondOneTileIsTheProductWithinF32SummationError) {
+  using H = TypeParam;
+  struct Case {
+    const char* name;
+    Shape a, b, c;
+    bool trans_a, trans_b;
+    double alpha, beta;
+  };
+  const Case cases[] = {
+      {"rows and columns over a tile", {600, 70}, {70, 530}, {600, 530}, false, false, 1.0, 0.0},
+      {"depth over a tile, transposed", {1100, 37}, {45, 1100}, {37, 45}, true, true, 0.5, -1.25},
+      {"batched, rows and depth", {2, 513, 1025}, {2, 1025, 20}, {2, 513, 20}, false, false, 1.0, 1.0},
+  };
+  const double unit = std::is_same_v<H, bf16> ? 0x1p-8 : 0x1p-11;  // half an ulp, relative
+  std::uint64_t seed = 40;
+  for (const Case& c : cases) {
+    const Twin a = this->random(c.a, ++seed), b = this->random(c.b, ++seed), out = this->random(c.c, ++seed);
+    if (c.beta == 0.0) this->b().run(ops::fill, ops::FillArgs{out.half, std::nan("")});
+    const std::vector<float> av = to_host<float>(this->b(), a.wide), bv = to_host<float>(this->b(), b.wide),
+                             cv = to_host<float>(this->b(), out.wide);
+    this->b().run(ops::gemm, ops::GemmArgs{a.half, b.half, out.half, c.trans_a, c.trans_b, c.alpha, c.beta});
+    const std::vector<H> got = to_host<H>(this->b(), out.half);
+    const std::int64_t batch = c.c.size() == 3 ? c.c[0] : 1, m = c.c[c.c.size() - 2], n = c.c.back();
+    const std::int64_t k = c.trans_a ? c.a[c.a.size() - 2] : c.a.back();
+    // gamma_(k+2): the relative error bound of an f32 sum of k products, alpha and beta·c.
+    const double gamma = static_cast<double>(k + 2) * 0x1p-24 / (1.0 - static_cast<double>(k + 2) * 0x1p-24);
+    int reported = 0;
+    for (std::int64_t bi = 0; bi < batch; ++bi)
+      for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+          double sum = 0.0, magnitude = 0.0;
+          for (std::int64_t p = 0; p < k; ++p) {
+            const double x = av[bi * m * k + (c.trans_a ? p * m + i : i * k + p)];
+            const double y = bv[bi * k * n + (c.trans_b ? j * k + p : p * n + j)];
+            sum += x * y;
+            magnitude += std::abs(x * y);
+          }
+          const std::int64_t at = bi * m * n + i * n + j;
+          const double before = c.beta == 0.0 ? 0.0 : c.beta * cv[at];
+          const double want = c.alpha * sum + before;
+          const double f32_error = gamma * (std::abs(c.alpha) * magnitude + std::abs(before));
+          const double bound = f32_error + unit * (std::abs(want) + f32_error) + 0x1p-25;
+          const double value = to_float(got[at]);
+          if (!(std::abs(value - want) <= bound) && reported++ < 5)
+            ADD_FAILURE() << dtype_name(this->kDType) << " gemm " << c.name << ": element (" << bi << ", "
+                          << i << ", " << j << ") is " << value << ", the product is " << want << " (bound "
+                          << bound << ")";
+        }
+  }
+}
+
 TYPED_TEST(CpuHalf, ReductionsRoundTheDoubleSumOnce) {
   // 200 rows: four row blocks of column_sum; 20001 elements: three blocks of squared_norm.
   const Twin x = this->random({200, 67}, 40), colsum = this->random({67}, 41),

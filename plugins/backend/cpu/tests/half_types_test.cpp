@@ -1,7 +1,7 @@
 // The 16-bit conversions of mtnlg/half.hpp: hand-picked bit patterns for every rounding case (ties to even,
 // the largest finite value, overflow, NaN, subnormals, the double-rounding trap), every 16-bit value through
-// float and back, and many f32/f64 values against independent references: GCC's _Float16 for f16, and for
-// bf16 the well-known integer rounding of an f32's top half.
+// float and back, every 16-bit tie and its neighbours, and many f32/f64 values against independent
+// references: GCC's _Float16 for f16, and for bf16 a comparison of distances in double.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -30,21 +30,22 @@ _Float16 f16_from_bits(std::uint16_t b) {
   return h;
 }
 
-// bf16 of an f32 by integer rounding on its bits: add just under half of the dropped 16 bits, plus the kept
-// part's lowest bit (ties to even), and let the carry run into the exponent (up to ∞). Not for NaN.
-std::uint16_t bf16_reference(float x) {
-  const auto b = std::bit_cast<std::uint32_t>(x);
-  return static_cast<std::uint16_t>((b + 0x7fffu + ((b >> 16) & 1u)) >> 16);
-}
-
-// x rounded to f32 toward zero, with the last bit set when inexact ("round to odd"). Rounding that to bf16 by
-// bf16_reference gives x correctly rounded: f32 has 16 more bits than bf16, so round-to-odd cannot create a
-// false tie.
-float round_to_odd(double x) {
-  float f = static_cast<float>(x);
-  if (static_cast<double>(f) == x) return f;
-  if (std::abs(static_cast<double>(f)) > std::abs(x)) f = std::nextafter(f, 0.0f);
-  return std::bit_cast<float>(std::bit_cast<std::uint32_t>(f) | 1u);
+// The bf16 nearest to a finite x, found by comparing distances in double (exact here: x and its two bf16
+// neighbours agree in all but their last 9 significant bits, and the neighbours' ulp is a power of two):
+// the neighbour below |x| is its nearest-below f32 with the low 16 bits cleared, the one above is a bf16 ulp
+// higher (2^128, "∞", above the largest finite value); ties go to the even one.
+std::uint16_t bf16_nearest(double x) {
+  const double magnitude = std::abs(x);
+  float below = static_cast<float>(magnitude);
+  if (static_cast<double>(below) > magnitude) below = std::nextafter(below, 0.0f);
+  const std::uint32_t low_bits = std::bit_cast<std::uint32_t>(below) & 0xffff0000u;
+  const double low = std::bit_cast<float>(low_bits);
+  const int exponent = static_cast<int>(low_bits >> 23);  // 0 for subnormals, which are spaced as exponent 1
+  const double ulp = std::ldexp(1.0, std::max(exponent, 1) - 127 - 7);
+  const double to_low = magnitude - low, to_high = low + ulp - magnitude;
+  auto bits = static_cast<std::uint16_t>(low_bits >> 16);
+  if (to_high < to_low || (to_high == to_low && (bits & 1u) != 0)) ++bits;
+  return static_cast<std::uint16_t>(bits | (std::signbit(x) ? 0x8000u : 0u));
 }
 
 TEST(HalfTypes, Bf16HandPicked) {
@@ -179,13 +180,13 @@ TEST(HalfTypes, F32MatchesReferences) {
   for (std::uint64_t i = 0; i <= 0xffffffffu; i += 997) {
     const float x = std::bit_cast<float>(static_cast<std::uint32_t>(i));
     if (std::isnan(x)) continue;
-    ASSERT_EQ(to_bf16(x).bits, bf16_reference(x)) << std::hexfloat << x;
+    ASSERT_EQ(to_bf16(x).bits, bf16_nearest(x)) << std::hexfloat << x;
     ASSERT_EQ(to_f16(x).bits, bits_of(static_cast<_Float16>(x))) << std::hexfloat << x;
   }
 }
 
 // f64 values over both formats' ranges, many within an f32 ulp of a 16-bit tie (where rounding through f32
-// would go wrong), against _Float16 (which rounds f64 once) and round-to-odd for bf16.
+// would go wrong), against _Float16 (which rounds f64 once) and the distance comparison for bf16.
 TEST(HalfTypes, F64MatchesReferences) {
   std::mt19937_64 rng(7);
   std::uniform_int_distribution<int> exponent(-140, 130);
@@ -201,8 +202,46 @@ TEST(HalfTypes, F64MatchesReferences) {
       for (int k = nudge(rng); k != 0; k += k > 0 ? -1 : 1)
         x = std::nextafter(x, k > 0 ? std::numeric_limits<double>::infinity() : 0.0);
     }
-    ASSERT_EQ(to_bf16(x).bits, bf16_reference(round_to_odd(x))) << std::hexfloat << x;
+    ASSERT_EQ(to_bf16(x).bits, bf16_nearest(x)) << std::hexfloat << x;
     ASSERT_EQ(to_f16(x).bits, bits_of(static_cast<_Float16>(x))) << std::hexfloat << x;
+  }
+}
+
+// Every tie of both formats: the midpoint between each finite 16-bit value and the next one up (2^128 or
+// 65520 after the largest, where rounding goes to ∞), exactly, and its nearest f32 and f64 neighbours on both
+// sides — where a rounding's carry, its tie-breaking or a double rounding goes wrong if anything does.
+TEST(HalfTypes, EveryTieAndItsNeighbours) {
+  constexpr double kDoubleInf = std::numeric_limits<double>::infinity();
+  for (std::uint32_t i = 0; i < 0x7fff; ++i) {
+    const auto bits = static_cast<std::uint16_t>(i);
+    for (const bool bf : {true, false}) {
+      const double value = bf ? to_float(bf16{bits}) : to_float(f16{bits});
+      if (!std::isfinite(value)) continue;
+      const double next =
+          bf ? (bits == 0x7f7f ? 0x1p128 : to_float(bf16{static_cast<std::uint16_t>(bits + 1)}))
+             : (bits == 0x7bff ? 65536.0 : to_float(f16{static_cast<std::uint16_t>(bits + 1)}));
+      const double tie = (value + next) / 2;  // exact: one bit more than the format's precision
+      const auto tie_f32 = static_cast<float>(tie);
+      ASSERT_EQ(static_cast<double>(tie_f32), tie) << std::hex << i;
+      const float singles[] = {tie_f32, std::nextafter(tie_f32, 0.0f), std::nextafter(tie_f32, kInf)};
+      const double doubles[] = {tie, std::nextafter(tie, 0.0), std::nextafter(tie, kDoubleInf)};
+      for (const float sign : {1.0f, -1.0f}) {
+        for (const float x : singles) {
+          if (bf)
+            ASSERT_EQ(to_bf16(sign * x).bits, bf16_nearest(sign * x)) << std::hexfloat << sign * x;
+          else
+            ASSERT_EQ(to_f16(sign * x).bits, bits_of(static_cast<_Float16>(sign * x)))
+                << std::hexfloat << sign * x;
+        }
+        for (const double x : doubles) {
+          if (bf)
+            ASSERT_EQ(to_bf16(sign * x).bits, bf16_nearest(sign * x)) << std::hexfloat << sign * x;
+          else
+            ASSERT_EQ(to_f16(sign * x).bits, bits_of(static_cast<_Float16>(sign * x)))
+                << std::hexfloat << sign * x;
+        }
+      }
+    }
   }
 }
 

@@ -1,9 +1,9 @@
 // The cuda backend plugin's entry point: its one component and the recipe keys it accepts (see README.md).
-// The module loads on any machine (it links the CUDA runtime, never the driver); the component reports itself
-// unavailable where there is no GPU, and `mtnlg plugins` says why.
+// The implementation (CudaBackend, cuBLAS, the kernels) is the module mtnlg-backend-cuda-impl.so next to this
+// one (plugin_impl.cpp), loaded only where the NVIDIA driver is (mtnlg/deferred_plugin.hpp says why); without
+// one the component reports itself unavailable, and `mtnlg plugins` says why.
 #include "mtnlg/plugin.hpp"
-
-#include "cuda_backend.hpp"
+#include "mtnlg/deferred_plugin.hpp"
 
 namespace {
 
@@ -25,8 +25,16 @@ const mtnlg_key_spec kCudaKeys[] = {
      nullptr},
 };
 
+struct CudaBackendModule {
+  static constexpr const char* kKind = "backend";
+  static constexpr const char* kName = "cuda";
+  static constexpr const char* kModule = "mtnlg-backend-cuda-impl.so";
+  static constexpr const char* kDriver = "libcuda.so.1";
+  static constexpr const char* kNoDriver = "no usable CUDA device: this machine has no NVIDIA driver or GPU";
+};
+
 }  // namespace
 
 MTNLG_PLUGIN("cuda-backend", "0.1.0",
-             mtnlg::component<mtnlg::cuda::CudaBackend>(
-                 "cuda", "NVIDIA GPU backend: cuBLAS GEMM, fused CUDA kernels, f32/f64/bf16/f16", kCudaKeys));
+             mtnlg::deferred::component<CudaBackendModule>(
+                 "NVIDIA GPU backend: cuBLAS GEMM, fused CUDA kernels, f32/f64/bf16/f16", kCudaKeys))

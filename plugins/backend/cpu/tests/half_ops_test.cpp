@@ -180,21 +180,23 @@ TYPED_TEST(CpuHalf, FillRoundsTheValueOnceAndCopyMovesBits) {
     for (int j = 0; j < 3; ++j) EXPECT_EQ(dst[j * 5 + i].bits, src[i * 3 + j].bits) << i << ", " << j;
 }
 
+// A gemm of the cases below: c = alpha·op(a)·op(b) + beta·c, with the stored shapes.
+struct GemmCase {
+  const char* name;
+  Shape a, b, c;
+  bool trans_a, trans_b;
+  double alpha, beta;
+};
+
 TYPED_TEST(CpuHalf, GemmIsSgemmOnTheWidenedOperandsRounded) {
-  struct Case {
-    const char* name;
-    Shape a, b, c;
-    bool trans_a, trans_b;
-    double alpha, beta;
-  };
-  const Case cases[] = {
+  const GemmCase cases[] = {
       {"plain", {17, 257}, {257, 9}, {17, 9}, false, false, 1.0, 0.0},
       {"transposed, alpha and beta", {33, 17}, {9, 33}, {17, 9}, true, true, 0.5, -1.25},
       {"batched", {3, 5, 40}, {3, 40, 7}, {3, 5, 7}, false, false, 1.0, 1.0},
       {"K = 0: c = beta·c", {4, 0}, {0, 6}, {4, 6}, false, false, 1.0, 2.5},
   };
   std::uint64_t seed = 10;
-  for (const Case& c : cases) {
+  for (const GemmCase& c : cases) {
     const Twin a = this->random(c.a, ++seed), b = this->random(c.b, ++seed), out = this->random(c.c, ++seed);
     for (bool h : {true, false})
       this->b().run(ops::gemm,
@@ -219,20 +221,14 @@ TYPED_TEST(CpuHalf, GemmIsSgemmOnTheWidenedOperandsRounded) {
 // rounding, every element (c is NaN-poisoned where beta = 0, so an element left unwritten fails).
 TYPED_TEST(CpuHalf, GemmBeyondOneTileIsTheProductWithinF32SummationError) {
   using H = TypeParam;
-  struct Case {
-    const char* name;
-    Shape a, b, c;
-    bool trans_a, trans_b;
-    double alpha, beta;
-  };
-  const Case cases[] = {
+  const GemmCase cases[] = {
       {"rows and columns over a tile", {600, 70}, {70, 530}, {600, 530}, false, false, 1.0, 0.0},
       {"depth over a tile, transposed", {1100, 37}, {45, 1100}, {37, 45}, true, true, 0.5, -1.25},
       {"batched, rows and depth", {2, 513, 1025}, {2, 1025, 20}, {2, 513, 20}, false, false, 1.0, 1.0},
   };
   const double unit = std::is_same_v<H, bf16> ? 0x1p-8 : 0x1p-11;  // half an ulp, relative
   std::uint64_t seed = 40;
-  for (const Case& c : cases) {
+  for (const GemmCase& c : cases) {
     const Twin a = this->random(c.a, ++seed), b = this->random(c.b, ++seed), out = this->random(c.c, ++seed);
     if (c.beta == 0.0) this->b().run(ops::fill, ops::FillArgs{out.half, std::nan("")});
     const std::vector<float> av = to_host<float>(this->b(), a.wide), bv = to_host<float>(this->b(), b.wide),

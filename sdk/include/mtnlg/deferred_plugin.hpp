@@ -19,6 +19,7 @@
 // too (and hears from it why it cannot run).
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -105,6 +106,17 @@ inline bool driver_present(const char* driver, std::string* error) {
   }
 }
 
+// Why Spec's driver is missing, probed once; null where it is present or Spec names none.
+template <class Spec>
+const std::string* missing_driver() {
+  static const std::string* why = []() -> const std::string* {
+    std::string error;
+    if (Spec::kDriver == nullptr || driver_present(Spec::kDriver, &error)) return nullptr;
+    return new std::string(std::move(error));
+  }();
+  return why;
+}
+
 struct Loaded {
   const mtnlg_component_entry* entry = nullptr;
   std::string error;
@@ -126,11 +138,10 @@ const Loaded& implementation() {
 template <class Spec>
 int available(char* reason, std::size_t capacity) noexcept {
   try {
-    std::string why;
-    if (Spec::kDriver != nullptr && !driver_present(Spec::kDriver, &why)) {
+    if (const std::string* why = missing_driver<Spec>()) {
       mtnlg::detail::write_reason(
           reason, capacity,
-          str(Spec::kNoDriver, ": the driver library ", Spec::kDriver, " cannot be loaded (", why, ")")
+          str(Spec::kNoDriver, ": the driver library ", Spec::kDriver, " cannot be loaded (", *why, ")")
               .c_str());
       return 0;
     }
